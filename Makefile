@@ -1,0 +1,32 @@
+# `make lab` and `make test` are the whole set-up: both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Notebook kernels must start from this environment's Python.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: lab test bench lint clean
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest --nbval tests notebooks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_train.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check inception_edu tests benchmarks scripts
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "inception-edu needs Python 3.10 or newer; set PYTHON=python3.11 (or similar)."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache
