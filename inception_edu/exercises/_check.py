@@ -15,21 +15,37 @@ class Mistake(Exception):
     """A wrong answer, with the feedback to show the student."""
 
 
-def run_check(name: str, check: Callable[[], str]) -> bool:
+class Verdict:
+    """Whether a check passed; true or false like a bool, and silent in a notebook (the feedback is printed)."""
+
+    def __init__(self, passed: bool) -> None:
+        self.passed = passed
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"Verdict(passed={self.passed})"
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+def run_check(name: str, check: Callable[[], str]) -> Verdict:
     """Run ``check``; print "✓ name: …" or "✗ name: feedback" and return whether it passed."""
     try:
         praise = check()
     except NotImplementedError:
         print(f"… {name}: {NOT_DONE}")
-        return False
+        return Verdict(False)
     except Mistake as mistake:
         print(f"✗ {name}: {mistake}")
-        return False
+        return Verdict(False)
     except Exception as err:  # the student's code crashed: say where, without a long traceback
         print(f"✗ {name}: your code raised {type(err).__name__}: {err}")
-        return False
+        return Verdict(False)
     print(f"✓ {name}: {praise}")
-    return True
+    return Verdict(True)
 
 
 @contextmanager

@@ -11,12 +11,12 @@ from torch import nn
 from ..cost import count
 from ..models.googlenet import TABLE_1, Inception
 from ..train import InceptionLoss
-from ._check import Mistake, compare_modules, fixed_seed, run_check
+from ._check import Mistake, Verdict, compare_modules, fixed_seed, run_check
 
 __all__ = ["check_aux_loss", "check_inception_macs", "check_inception_module", "check_stage_channels"]
 
 
-def check_inception_macs(inception_macs: Callable[..., int]) -> bool:
+def check_inception_macs(inception_macs: Callable[..., int]) -> Verdict:
     """Check ``inception_macs(in_channels, size, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj)``."""
 
     def check() -> str:
@@ -33,7 +33,7 @@ def check_inception_macs(inception_macs: Callable[..., int]) -> bool:
     return run_check("inception_macs", check)
 
 
-def check_inception_module(module_class: type[nn.Module]) -> bool:
+def check_inception_module(module_class: type[nn.Module]) -> Verdict:
     """Check an Inception module class built as ``module_class(in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj)``."""
 
     def check() -> str:
@@ -47,7 +47,7 @@ def check_inception_module(module_class: type[nn.Module]) -> bool:
     return run_check("Inception module", check)
 
 
-def check_aux_loss(aux_loss: Callable[..., torch.Tensor]) -> bool:
+def check_aux_loss(aux_loss: Callable[..., torch.Tensor]) -> Verdict:
     """Check ``aux_loss(outputs, target)`` for GoogLeNet's train-mode (logits, aux2, aux1) outputs."""
 
     def check() -> str:
@@ -73,7 +73,7 @@ def check_aux_loss(aux_loss: Callable[..., torch.Tensor]) -> bool:
     return run_check("aux_loss", check)
 
 
-def check_stage_channels(channels: dict[str, int]) -> bool:
+def check_stage_channels(channels: dict[str, int]) -> Verdict:
     """Check a dict mapping each Inception module of Table 1 to its number of output channels."""
 
     def check() -> str:

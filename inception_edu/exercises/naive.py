@@ -9,7 +9,7 @@ from torch import nn
 
 from ..cost import count
 from ..models.naive import NaiveInception
-from ._check import Mistake, compare_modules, fixed_seed, run_check
+from ._check import Mistake, Verdict, compare_modules, fixed_seed, run_check
 
 __all__ = [
     "check_conv_macs",
@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-def check_naive_out_channels(naive_out_channels: Callable[[int, int, int, int], int]) -> bool:
+def check_naive_out_channels(naive_out_channels: Callable[[int, int, int, int], int]) -> Verdict:
     """Check ``naive_out_channels(in_channels, ch1x1, ch3x3, ch5x5)``: channels a naive module outputs."""
 
     def check() -> str:
@@ -38,7 +38,7 @@ def check_naive_out_channels(naive_out_channels: Callable[[int, int, int, int], 
     return run_check("naive_out_channels", check)
 
 
-def check_conv_macs(conv_macs: Callable[[int, int, int, int, int], int]) -> bool:
+def check_conv_macs(conv_macs: Callable[[int, int, int, int, int], int]) -> Verdict:
     """Check ``conv_macs(in_channels, out_channels, kernel_size, out_h, out_w)``: MACs of one conv."""
 
     def check() -> str:
@@ -60,7 +60,7 @@ def check_conv_macs(conv_macs: Callable[[int, int, int, int, int], int]) -> bool
     return run_check("conv_macs", check)
 
 
-def check_naive_module(module_class: type[nn.Module]) -> bool:
+def check_naive_module(module_class: type[nn.Module]) -> Verdict:
     """Check a naive module class built as ``module_class(in_channels, ch1x1, ch3x3, ch5x5)``."""
 
     def check() -> str:
@@ -73,7 +73,7 @@ def check_naive_module(module_class: type[nn.Module]) -> bool:
     return run_check("naive module", check)
 
 
-def check_receptive_field(receptive_field: Callable[[list[int], list[int]], int]) -> bool:
+def check_receptive_field(receptive_field: Callable[[list[int], list[int]], int]) -> Verdict:
     """Check ``receptive_field(kernel_sizes, strides)``: input pixels seen by one unit of a conv stack."""
     cases = (
         ([3, 3, 3], [1, 1, 1], 7),

@@ -1,0 +1,158 @@
+import ipywidgets as widgets
+import matplotlib
+import pytest
+import torch
+from torch import nn
+
+from inception_edu import data, models
+from inception_edu.activations import ImageError, capture
+from inception_edu.explorers import (
+    WHOLE,
+    Explorer,
+    activation_explorer,
+    attribution_explorer,
+    receptive_field_explorer,
+)
+from inception_edu.receptive_field import inception_modules
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Small batches gain nothing from a second thread, and on a shared, busy machine wait for it.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    return data.fashion_mnist("test", transform=data.test_transform())
+
+
+def small(name: str) -> nn.Module:
+    torch.manual_seed(0)
+    return models.create_model(name).eval()
+
+
+def title(explorer: Explorer, i: int = 0) -> str:
+    return explorer.figures[i]._suptitle.get_text()
+
+
+def test_receptive_field_explorer_follows_model_layer_branch_and_unit(test_set):
+    image = test_set[0][0]
+    explorer = receptive_field_explorer(
+        {"googlenet": small("googlenet_small"), "v3": small("inception_v3_small")}, image
+    )
+    assert isinstance(explorer, widgets.VBox) and len(explorer.figures) == 1
+    assert explorer.values == {
+        "model": "googlenet",
+        "layer": "inception3a",
+        "branch": WHOLE,
+        "row": 6,
+        "col": 6,
+    }
+    assert title(explorer).startswith("inception3a, unit (6, 6): its 16×16 field")
+    explorer.update(layer="inception4a", branch="inception4a.branch3", row=0, col=6)
+    # 16 (inception3a) + 8 (inception3b's 5×5) + 4 (max-pool 3/2) + 16 (5×5 at stride 4) = 44.
+    assert title(explorer).startswith("inception4a.branch3, unit (0, 6): its 44×44 field")
+    assert explorer.controls["row"].max == 6  # inception4a runs on a 7×7 grid
+    explorer.update(model="v3")
+    v3_modules = inception_modules(small("inception_v3_small"), (1, 28, 28))
+    assert explorer.values["layer"] == v3_modules[0] and explorer.values["branch"] == WHOLE
+    last = v3_modules[-1]
+    assert f"{last}.branch3x3_2a" in explorer.update(layer=last).controls["branch"].options
+    row = explorer.values["row"]
+    # Moving a control redraws, as update does.
+    explorer.controls["col"].value = 0
+    assert title(explorer).startswith(f"{last}, unit ({row}, 0)")
+
+
+def test_activation_explorer_with_the_images_a_channel_likes(test_set):
+    model, image = small("googlenet_small"), test_set[1][0]
+    channels = {name: maps.shape[0] for name, maps in capture(model, image).items()}
+    explorer = activation_explorer(model, image, test_set, limit=200)
+    assert len(explorer.figures) == 2
+    expected = f"inception3a: the 16 most active of {channels['inception3a']} channels"
+    assert title(explorer).startswith(expected)
+    explorer.update(
+        layer="inception4a", branch="inception4a.branch3", view="one channel", channel=5
+    )
+    assert title(explorer).startswith("inception4a.branch3, channel 5: strongest response")
+    assert title(explorer, 1).startswith("inception4a.branch3, channel 5: the 9 images (of 200)")
+    last = channels["inception4a.branch3"] - 1
+    assert explorer.controls["channel"].max == last
+    with pytest.raises(ValueError, match=f"channel={last + 1} is out of range: choose from 0 to"):
+        explorer.update(channel=last + 1)
+    with pytest.raises(ValueError, match="layer='inception9z' is not a choice"):
+        explorer.update(layer="inception9z")
+    with pytest.raises(ValueError, match="no control named 'colour'"):
+        explorer.update(colour="red")
+
+
+def test_attribution_explorer_with_branches(test_set):
+    explorer = attribution_explorer(small("googlenet_small"), test_set, n_steps=8)
+    assert len(explorer.figures) == 1  # no module chosen: no branch chart
+    assert [ax.get_title().split("\n")[0] for ax in explorer.figures[0].axes[1:]] == [
+        "Integrated Gradients", "Saliency", "Grad-CAM", "Occlusion",
+    ]  # fmt: skip
+    explorer.update(index=5, target=3, method="gradcam", module="inception5b")
+    assert "evidence for Dress" in title(explorer)
+    assert title(explorer, 1).startswith("inception5b: ")
+    explorer.update(branch_method="ablation")
+    assert "logit drop" in explorer.figures[1].axes[0].get_xlabel()
+
+
+def test_an_attribution_explorer_on_one_image_and_a_residual_model(test_set):
+    model = small("inception_resnet_v2_small")
+    explorer = attribution_explorer(model, test_set[2][0], methods=["saliency"])
+    assert "index" not in explorer.controls
+    explorer.update(module="repeat.0", target=0)
+    assert explorer.figures[1].axes[0].get_yticklabels()[0].get_text() == "branch0 (1×1)"
+
+
+def test_a_failing_redraw_from_a_control_is_reported_not_raised():
+    slider = widgets.IntSlider(value=0, min=0, max=3)
+
+    def draw(values):
+        if values["n"] == 2:
+            raise ValueError("two is not drawable")
+        import matplotlib.pyplot as plt
+
+        return [plt.figure()]
+
+    explorer = Explorer({"n": slider}, draw)
+    slider.value = 2
+    assert explorer.error == "two is not drawable"
+    slider.value = 1
+    assert explorer.error is None and len(explorer.figures) == 1
+    with pytest.raises(ValueError, match="two is not drawable"):
+        explorer.update(n=2)
+
+
+def test_explorers_check_their_inputs(test_set):
+    model = small("googlenet_small")
+    with pytest.raises(ImageError, match=r"expected a 1×H×W image .* got 3×28×28"):
+        receptive_field_explorer(model, torch.zeros(3, 28, 28))
+    with pytest.raises(
+        ImageError, match="the image is 1×32×32 but the dataset's images are 1×28×28"
+    ):
+        activation_explorer(model, torch.full((1, 32, 32), -0.8), test_set, limit=10)
+    with pytest.raises(ValueError, match="unknown methods"):
+        attribution_explorer(model, test_set[0][0], methods=["lime"])
+    # One model, its effective fields averaged over four images.
+    images = torch.stack([test_set[i][0] for i in range(4)])
+    explorer = receptive_field_explorer(model, images[0], erf_images=images)
+    assert explorer.values["model"] == "GoogLeNet"
+    with pytest.raises(ValueError, match=r"row=7 is out of range: choose from 0 to 6"):
+        explorer.update(layer="inception4a", row=7)
