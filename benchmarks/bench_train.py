@@ -2,7 +2,7 @@
 
     python benchmarks/bench_train.py [--images 10000] [--threads 2]
 
-Throughput is measured with the trainer's default recipe (SGD, one-cycle, channels_last) on the
+Throughput is measured with the trainer's default recipe (SGD, one-cycle) on the
 shipped Fashion-MNIST sample, batch 128, one pass over ``--images`` images after a short warm-up.
 """
 

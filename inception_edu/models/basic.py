@@ -27,7 +27,12 @@ class BasicConv2d(nn.Module):
         super().__init__()
         # BatchNorm's shift makes a conv bias redundant; without BatchNorm the conv needs its own.
         self.conv = nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=not batch_norm
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            bias=not batch_norm,
         )
         # eps=0.001 is TensorFlow's default, the value Google's released weights were trained with.
         self.bn = nn.BatchNorm2d(out_channels, eps=0.001) if batch_norm else nn.Identity()
@@ -41,7 +46,8 @@ class BasicConv2d(nn.Module):
 def scaled(channels: int, width: float) -> int:
     """Return ``channels × width`` rounded to a multiple of 8 (at least 8).
 
-    Every channel count in the three papers is a multiple of 8, so ``width=1`` leaves them unchanged;
-    multiples of 8 keep the small configurations fast, and the floor of 8 avoids 1-channel branches.
+    Every channel count in the three papers is a multiple of 8, so ``width=1`` changes nothing;
+    multiples of 8 keep the small configurations fast, and the floor of 8 avoids 1-channel
+    branches.
     """
     return max(8, int(channels * width / 8 + 0.5) * 8)

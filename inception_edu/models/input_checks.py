@@ -21,7 +21,7 @@ class InputLimits:
 
     #: Smallest side in eval mode (and in train mode without auxiliary heads).
     min_size: int
-    #: Smallest side in train mode; larger than ``min_size`` when an auxiliary head needs a bigger map.
+    #: Smallest side in train mode; more than ``min_size`` if an auxiliary head needs a bigger map.
     min_size_train: int
     #: Smallest side for a batch of one image in train mode: below it some BatchNorm sees a 1×1 map,
     #: i.e. a single value per channel. ``None`` means a batch of one never works in train mode.
@@ -42,10 +42,14 @@ def check_input(
         )
     n, c, h, w = x.shape
     if c != in_channels:
+        convert = {
+            (1, 3): " (grayscale to RGB: x.expand(-1, 3, -1, -1))",
+            (3, 1): " (RGB to grayscale: torchvision.transforms.Grayscale())",
+        }.get((c, in_channels), "")
         raise ValueError(
             f"{model_name} expects {in_channels} input channels, got {c} (input shape "
-            f"{tuple(x.shape)}). Build the model with in_channels={c}, or convert the images "
-            f"(e.g. grayscale to RGB with x.expand(-1, 3, -1, -1))."
+            f"{tuple(x.shape)}). Build the model with in_channels={c}, or convert the "
+            f"images{convert}."
         )
     if min(h, w) < limits.min_size:
         raise ValueError(
@@ -70,8 +74,9 @@ def check_input(
             else f"for inputs smaller than {limits.min_size_batch_one}×{limits.min_size_batch_one}"
         )
         larger = (
-            "" if limits.min_size_batch_one is None else f", or inputs of at least "
-            f"{limits.min_size_batch_one}×{limits.min_size_batch_one}"
+            ""
+            if limits.min_size_batch_one is None
+            else f", or inputs of at least {limits.min_size_batch_one}×{limits.min_size_batch_one}"
         )
         raise ValueError(
             f"{model_name} got a batch of one image in train mode: BatchNorm needs more than one "

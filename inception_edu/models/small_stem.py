@@ -11,18 +11,30 @@ from torch import Tensor, nn
 
 from .basic import BasicConv2d
 
-__all__ = ["SmallStem"]
+__all__ = ["STEMS", "SmallStem", "check_stem"]
 
 
 class SmallStem(nn.Module):
     """3×3 conv → 2×2 max-pool → 3×3 conv; returns a map at half the input size (28 → 14)."""
 
-    def __init__(self, in_channels: int, mid_channels: int, out_channels: int) -> None:
+    def __init__(
+        self, in_channels: int, mid_channels: int, out_channels: int, batch_norm: bool = True
+    ) -> None:
         super().__init__()
-        self.conv1 = BasicConv2d(in_channels, mid_channels, 3, padding=1)
+        self.conv1 = BasicConv2d(in_channels, mid_channels, 3, padding=1, batch_norm=batch_norm)
         self.pool = nn.MaxPool2d(2, stride=2)
-        self.conv2 = BasicConv2d(mid_channels, out_channels, 3, padding=1)
+        self.conv2 = BasicConv2d(mid_channels, out_channels, 3, padding=1, batch_norm=batch_norm)
         self.out_channels = out_channels
 
     def forward(self, x: Tensor) -> Tensor:
         return self.conv2(self.pool(self.conv1(x)))
+
+
+#: Accepted values of the networks' ``stem`` argument.
+STEMS = ("imagenet", "small")
+
+
+def check_stem(stem: str) -> None:
+    """Raise a ValueError listing the valid stems if ``stem`` is not one of them; else None."""
+    if stem not in STEMS:
+        raise ValueError(f"unknown stem {stem!r}; valid stems are {', '.join(map(repr, STEMS))}")

@@ -9,12 +9,20 @@ factory functions set it to True for ``weights="torchvision"`` unless told other
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.error import URLError
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "WEIGHT_NAMES", "load_torchvision_weights", "transform_input"]
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "WEIGHT_NAMES",
+    "check_weights_args",
+    "load_torchvision_weights",
+    "transform_input",
+]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -24,7 +32,7 @@ WEIGHT_NAMES = (None, "torchvision")
 
 def transform_input(x: Tensor) -> Tensor:
     """Return ``x`` (normalised with ImageNet mean/std) re-normalised to ``(x - 0.5) / 0.5``."""
-    # x_imagenet = (x - mean) / std  ⇒  (x - 0.5) / 0.5 = x_imagenet · std / 0.5 + (mean - 0.5) / 0.5
+    # x_imagenet = (x - mean) / std, so (x - 0.5) / 0.5 = x_imagenet · std/0.5 + (mean - 0.5)/0.5
     std = x.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
     mean = x.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     return x * (std / 0.5) + (mean - 0.5) / 0.5
@@ -53,3 +61,24 @@ def load_torchvision_weights(model: nn.Module, arch: str, progress: bool = True)
             "from scratch."
         ) from err
     model.load_state_dict(state_dict, strict=True)
+
+
+def check_weights_args(weights: str | None, kwargs: dict[str, Any], arch: str) -> None:
+    """Raise a ValueError if ``weights`` is unknown or ``kwargs`` do not fit it; else None."""
+    if weights not in WEIGHT_NAMES:
+        raise ValueError(f"unknown weights {weights!r} for {arch}; valid values are {WEIGHT_NAMES}")
+    if weights is None:
+        return
+    needs = (
+        ("num_classes", 1000),
+        ("in_channels", 3),
+        ("width", 1.0),
+        ("stem", "imagenet"),
+        ("batch_norm", True),
+    )
+    for name, needed in needs:
+        if kwargs.get(name, needed) != needed:
+            raise ValueError(
+                f"torchvision's {arch} weights need {name}={needed!r}, got {kwargs[name]!r}; load "
+                "them with the defaults and replace the classifier afterwards for other classes"
+            )
