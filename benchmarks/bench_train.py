@@ -46,11 +46,11 @@ def small_models() -> dict[str, nn.Module]:
     return models
 
 
-def throughput(model: nn.Module, images: int) -> float:
+def throughput(model: nn.Module, images: int, channels_last: bool) -> float:
     loader, _ = data.loaders(batch_size=128, train_size=images)
     warmup, _ = data.loaders(batch_size=128, train_size=1_280)
-    train.fit(model, warmup, epochs=1, progress=False)
-    history = train.fit(model, loader, epochs=1, progress=False)
+    train.fit(model, warmup, epochs=1, progress=False, channels_last=channels_last)
+    history = train.fit(model, loader, epochs=1, progress=False, channels_last=channels_last)
     return history.images_per_second[0]
 
 
@@ -71,11 +71,17 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     print(f"torch {torch.__version__}, {args.threads} threads, batch 128, {args.images:,} images per run\n")
-    print(f"{'model':<28} {'params':>10} {'MACs':>10} {'train img/s':>12} {'s / 10k img':>12}")
-    for name, model in small_models().items():
+    print("train img/s in the default contiguous layout (NCHW) and in channels_last (NHWC)\n")
+    print(f"{'model':<28} {'params':>10} {'MACs':>10} {'NCHW img/s':>11} {'NHWC img/s':>11} {'s / 10k (NCHW)':>15}")
+    for name in small_models():
+        model = small_models()[name]
         c = cost.count(model, (1, 28, 28))
-        ips = throughput(model, args.images)
-        print(f"{name:<28} {c.params:>10,} {cost.format_count(c.macs):>10} {ips:>12,.0f} {10_000 / ips:>12.1f}")
+        nchw = throughput(model, args.images, channels_last=False)
+        nhwc = throughput(small_models()[name], args.images, channels_last=True)
+        print(
+            f"{name:<28} {c.params:>10,} {cost.format_count(c.macs):>10} {nchw:>11,.0f} {nhwc:>11,.0f}"
+            f" {10_000 / nchw:>15.1f}"
+        )
 
     print("\nimport time (fresh interpreter, median of 5, includes starting Python):")
     for statement in ("pass", "import inception_edu", "import torch", "from inception_edu import cost, data, train"):
