@@ -4,9 +4,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import exercise_solutions as sol
 from inception_edu import exercises as ex
 from inception_edu.models.basic import BasicConv2d
+
+import exercise_solutions as sol
 
 
 def verdict(capsys, checker, answer):

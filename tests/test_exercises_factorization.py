@@ -1,11 +1,12 @@
 """Notebook 03's checkers pass the reference solutions and reject typical mistakes, specifically."""
 
-import exercise_solutions_v3 as sol
 import torch
 from torch import nn
 
 from inception_edu import exercises as ex
 from inception_edu.models.basic import BasicConv2d
+
+import exercise_solutions_v3 as sol
 
 
 def verdict(capsys, checker, answer):

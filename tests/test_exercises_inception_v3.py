@@ -1,6 +1,5 @@
 """Notebook 04's checkers pass the reference solutions and reject typical mistakes, specifically."""
 
-import exercise_solutions_v3 as sol
 import torch
 from torch import nn
 
@@ -8,6 +7,8 @@ from inception_edu import exercises as ex
 from inception_edu.exercises.inception_v3 import MIXED_BLOCKS, mixed_shapes
 from inception_edu.models import inception_v3
 from inception_edu.models.basic import BasicConv2d
+
+import exercise_solutions_v3 as sol
 
 
 def verdict(capsys, checker, answer):

@@ -1,10 +1,11 @@
 """Notebook 07's checkers pass the reference solutions and reject typical mistakes, specifically."""
 
-import exercise_solutions_looking_inside as sol
 import pytest
 import torch
 
 from inception_edu import exercises as ex
+
+import exercise_solutions_looking_inside as sol
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -1,11 +1,12 @@
 """Notebook 06's checkers pass the reference solutions and reject typical wrong answers."""
 
-import exercise_solutions_residual as sol
 import torch
 from torch import nn
 
 from inception_edu import exercises as ex
 from inception_edu.models.basic import BasicConv2d
+
+import exercise_solutions_residual as sol
 
 
 def verdict(capsys, checker, answer):

@@ -6,7 +6,12 @@ from .factorization import (
     check_factorized_conv,
     check_parallel_reduction,
 )
-from .googlenet import check_aux_loss, check_inception_macs, check_inception_module, check_stage_channels
+from .googlenet import (
+    check_aux_loss,
+    check_inception_macs,
+    check_inception_module,
+    check_stage_channels,
+)
 from .inception_v3 import (
     check_aux_head_params,
     check_inception_v3a,
@@ -25,7 +30,12 @@ from .looking_inside import (
     check_integrated_gradients,
     check_saliency,
 )
-from .naive import check_conv_macs, check_naive_module, check_naive_out_channels, check_receptive_field
+from .naive import (
+    check_conv_macs,
+    check_naive_module,
+    check_naive_out_channels,
+    check_receptive_field,
+)
 from .residual import check_reduction_a_channels, check_residual_block, check_residual_variance
 
 __all__ = [
