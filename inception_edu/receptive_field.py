@@ -199,6 +199,8 @@ def inception_modules(model: nn.Module, input_shape: Sequence[int]) -> list[str]
     trace = _run_trace(model, input_shape)
     found = []
     for name, call in trace.calls.items():
+        if call.start == call.stop:  # an empty container only passes its input on
+            continue
         if len(trace.cats.get(id(call.output), ())) >= 2:
             # A container ending in an Inception module returns the same tensor: keep the innermost.
             found.append(name)
