@@ -4,7 +4,6 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from inception_edu import data
 from inception_edu.activations import (
     ImageError,
     UnknownLayerError,
@@ -23,26 +22,7 @@ from inception_edu.activations import (
 matplotlib.use("Agg")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small batches gain nothing from a second thread, and on a shared, busy machine wait for it.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def test_set():
-    return data.fashion_mnist("test", transform=data.test_transform())
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Block(nn.Module):

@@ -23,27 +23,12 @@ from inception_edu.train import fit, seed_everything
 matplotlib.use("Agg")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small batches gain nothing from a second thread, and on a shared, busy machine wait for it.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def images():
-    test = data.fashion_mnist("test", transform=data.test_transform())
-    return [test[i][0] for i in range(4)]
+def images(test_set):
+    return [test_set[i][0] for i in range(4)]
 
 
 class Inception(nn.Module):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from inception_edu import data, models
+from inception_edu import models
 from inception_edu.activations import ImageError, capture
 from inception_edu.explorers import (
     WHOLE,
@@ -18,26 +18,7 @@ from inception_edu.receptive_field import inception_modules
 matplotlib.use("Agg")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small batches gain nothing from a second thread, and on a shared, busy machine wait for it.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def test_set():
-    return data.fashion_mnist("test", transform=data.test_transform())
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small(name: str) -> nn.Module:

@@ -10,7 +10,7 @@ from torch import nn
 
 from ..cost import count
 from ..models.basic import BasicConv2d
-from ._check import Mistake, compare_modules, fixed_seed, run_check
+from ._check import Mistake, Verdict, compare_modules, fixed_seed, run_check
 
 __all__ = [
     "FactorizedConv",
@@ -46,7 +46,7 @@ class ParallelReduction(nn.Module):
         return torch.cat([self.conv(x), self.pool(x)], 1)
 
 
-def check_batch_norm(batch_norm: Callable[..., torch.Tensor]) -> bool:
+def check_batch_norm(batch_norm: Callable[..., torch.Tensor]) -> Verdict:
     """Check ``batch_norm(x, eps)``: train-mode batch norm of an N×C×H×W tensor, no scale/shift."""
 
     def check() -> str:
@@ -108,7 +108,7 @@ def check_batch_norm(batch_norm: Callable[..., torch.Tensor]) -> bool:
     return run_check("batch_norm", check)
 
 
-def check_asymmetric_saving(saving: Callable[[int], float]) -> bool:
+def check_asymmetric_saving(saving: Callable[[int], float]) -> Verdict:
     """Check ``saving(n)``: share of MACs saved by 1×n then n×1 instead of n×n (C → C)."""
 
     def check() -> str:
@@ -160,7 +160,7 @@ def _shape_hints(mine: nn.Module, x: torch.Tensor, expected: tuple[int, ...], hi
     raise Mistake(f"for an input of shape {tuple(x.shape)} expected {expected}, got {shape}.")
 
 
-def check_factorized_conv(module_class: type[nn.Module]) -> bool:
+def check_factorized_conv(module_class: type[nn.Module]) -> Verdict:
     """Check a class built as ``module_class(in_channels, out_channels, n)``: 1×n then n×1."""
 
     def check() -> str:
@@ -204,7 +204,7 @@ def check_factorized_conv(module_class: type[nn.Module]) -> bool:
     return run_check("factorized conv", check)
 
 
-def check_parallel_reduction(module_class: type[nn.Module]) -> bool:
+def check_parallel_reduction(module_class: type[nn.Module]) -> Verdict:
     """Check a class built as ``module_class(in_channels, conv_channels)``: stride-2 conv ‖ pool."""
 
     def check() -> str:

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..models.inception_v3 import InceptionV3A, InceptionV3Aux, inception_v3
-from ._check import Mistake, compare_modules, fixed_seed, n_params, run_check
+from ._check import Mistake, Verdict, compare_modules, fixed_seed, n_params, run_check
 
 __all__ = [
     "MIXED_BLOCKS",
@@ -49,7 +49,7 @@ def mixed_shapes(size: int = 299) -> dict[str, tuple[int, int, int]]:
 
 def check_v3_shapes(
     shapes: dict[str, tuple[int, int, int]] | Callable[[], dict[str, tuple[int, int, int]]],
-) -> bool:
+) -> Verdict:
     """Check the output (C, H, W) of each Mixed block for a 3×299×299 input.
 
     ``shapes`` is a dict mapping block names to shapes, or a function returning one.
@@ -91,7 +91,7 @@ def check_v3_shapes(
     return run_check("Inception-v3 shapes", check)
 
 
-def check_inception_v3a(module_class: type[nn.Module]) -> bool:
+def check_inception_v3a(module_class: type[nn.Module]) -> Verdict:
     """Check a class built as ``module_class(in_channels, pool_features)``: the 35×35 block."""
 
     def check() -> str:
@@ -129,7 +129,7 @@ def check_inception_v3a(module_class: type[nn.Module]) -> bool:
     return run_check("InceptionV3A", check)
 
 
-def check_aux_head_params(aux_head_params: Callable[[int, int], int]) -> bool:
+def check_aux_head_params(aux_head_params: Callable[[int, int], int]) -> Verdict:
     """Check ``aux_head_params(in_channels, num_classes)``: parameters of ``InceptionV3Aux``."""
 
     def check() -> str:
@@ -166,7 +166,7 @@ def check_aux_head_params(aux_head_params: Callable[[int, int], int]) -> bool:
     return run_check("aux head parameters", check)
 
 
-def check_paper_learning_rate(learning_rate: Callable[[int], float]) -> bool:
+def check_paper_learning_rate(learning_rate: Callable[[int], float]) -> Verdict:
     """Check ``learning_rate(epoch)``: the paper's 0.045, decayed by 0.94 every two epochs."""
 
     def check() -> str:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..calibration import expected_calibration_error
-from ._check import Mistake, fixed_seed, run_check
+from ._check import Mistake, Verdict, fixed_seed, run_check
 
 __all__ = [
     "check_expected_calibration_error",
@@ -23,7 +23,7 @@ def _reference_targets(target: torch.Tensor, num_classes: int, eps: float) -> to
     return (1 - eps) * F.one_hot(target, num_classes).double() + eps / num_classes
 
 
-def check_smooth_targets(smooth_targets: Callable[[torch.Tensor, int, float], torch.Tensor]) -> bool:
+def check_smooth_targets(smooth_targets: Callable[[torch.Tensor, int, float], torch.Tensor]) -> Verdict:
     """Check ``smooth_targets(target, num_classes, eps)``: the N×K smoothed distributions q'."""
 
     def check() -> str:
@@ -69,7 +69,7 @@ def check_smooth_targets(smooth_targets: Callable[[torch.Tensor, int, float], to
 
 def check_smoothed_cross_entropy(
     smoothed_cross_entropy: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor],
-) -> bool:
+) -> Verdict:
     """Check ``smoothed_cross_entropy(logits, target, eps)`` against F.cross_entropy."""
 
     def check() -> str:
@@ -123,7 +123,7 @@ def _bin_gaps(confidences: torch.Tensor, correct: torch.Tensor, n_bins: int) -> 
 
 def check_expected_calibration_error(
     ece: Callable[[torch.Tensor, torch.Tensor, int], float],
-) -> bool:
+) -> Verdict:
     """Check ``ece(confidences, correct, n_bins)`` against the library's ``expected_calibration_error``."""
 
     def check() -> str:
@@ -156,7 +156,7 @@ def check_expected_calibration_error(
     return run_check("expected_calibration_error", check)
 
 
-def check_optimal_logit_gap(optimal_logit_gap: Callable[[float, int], float]) -> bool:
+def check_optimal_logit_gap(optimal_logit_gap: Callable[[float, int], float]) -> Verdict:
     """Check ``optimal_logit_gap(eps, num_classes)``: z_true − z_other at the smoothed loss's minimum."""
 
     def check() -> str:

@@ -10,7 +10,7 @@ from torch import nn
 
 from ..models.inception_resnet import InceptionResNetA
 from ..models.inception_v4 import REDUCTION_A, ReductionA
-from ._check import Mistake, copy_weights, fixed_seed, n_params, run_check
+from ._check import Mistake, Verdict, copy_weights, fixed_seed, n_params, run_check
 
 __all__ = ["check_reduction_a_channels", "check_residual_block", "check_residual_variance"]
 
@@ -18,7 +18,7 @@ __all__ = ["check_reduction_a_channels", "check_residual_block", "check_residual
 _REDUCTION_A_INPUTS = {"inception_v4": 384, "inception_resnet_v1": 256, "inception_resnet_v2": 320}
 
 
-def check_reduction_a_channels(reduction_a_channels: Callable[[int, int, int, int, int], int]) -> bool:
+def check_reduction_a_channels(reduction_a_channels: Callable[[int, int, int, int, int], int]) -> Verdict:
     """Check ``reduction_a_channels(in_channels, k, l, m, n)``: the channels Reduction-A outputs."""
 
     def check() -> str:
@@ -62,7 +62,7 @@ def _variants(reference: InceptionResNetA, x: torch.Tensor) -> dict[str, torch.T
         }
 
 
-def check_residual_block(block_class: type[nn.Module]) -> bool:
+def check_residual_block(block_class: type[nn.Module]) -> Verdict:
     """Check an Inception-ResNet-A block (v1 widths) built as ``block_class(in_channels, scale)``."""
 
     def check() -> str:
@@ -121,7 +121,7 @@ def check_residual_block(block_class: type[nn.Module]) -> bool:
     return run_check("residual block", check)
 
 
-def check_residual_variance(residual_variance: Callable[[float, float, float, int], float]) -> bool:
+def check_residual_variance(residual_variance: Callable[[float, float, float, int], float]) -> Verdict:
     """Check ``residual_variance(var0, branch_var, scale, depth)``: variance after ``depth`` blocks."""
     cases = ((1.0, 0.2, 1.0, 20), (0.35, 0.06, 0.1, 20), (0.5, 1.0, 0.3, 7), (2.0, 0.5, 0.2, 0))
 

@@ -1,0 +1,30 @@
+"""Fixtures shared by the test modules."""
+
+import pytest
+import torch
+
+from inception_edu import data
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Run a module's tests on one thread: passes over a few small images gain nothing from a second."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every matplotlib figure a test opened."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def test_set():
+    """The 10,000 shipped Fashion-MNIST test images, normalized."""
+    return data.fashion_mnist("test", transform=data.test_transform())
