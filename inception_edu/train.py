@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -167,11 +167,11 @@ def fit(
     criterion = InceptionLoss(aux_weight, label_smoothing)
     history = History()
 
-    for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
+    for _ in _bar(range(epochs), "epochs", progress, leave=True):
         model.train()
         start = time.perf_counter()
         total_loss, correct, seen = 0.0, 0, 0
-        for x, y in tqdm(train_loader, desc="train", leave=False, disable=not progress):
+        for x, y in _bar(train_loader, "train", progress):
             x, y = _to(x, device, channels_last), y.to(device)
             output = model(x)
             loss = criterion(output, y)
@@ -216,7 +216,7 @@ def evaluate(
     device = _device(model)
     total_loss, correct, seen = 0.0, 0, 0
     try:
-        for x, y in tqdm(loader, desc="evaluate", leave=False, disable=not progress):
+        for x, y in _bar(loader, "evaluate", progress):
             x, y = _to(x, device, channels_last), y.to(device)
             logits = main_logits(model(x))
             total_loss += F.cross_entropy(logits, y, reduction="sum").item()
@@ -241,6 +241,13 @@ def _split(output) -> tuple[torch.Tensor, list[torch.Tensor]]:
 
 def _device(model: nn.Module) -> torch.device:
     return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
+def _bar(iterable: Iterable, desc: str, progress: bool, leave: bool = False) -> Iterable:
+    # Redraw at most once a second: every redraw of a notebook bar is a message to the front end, and
+    # a flood of them (tens per second over a minute of training) overflows the kernel's output
+    # queue, which drops messages; test runners such as nbval then time out waiting for them.
+    return tqdm(iterable, desc=desc, leave=leave, disable=not progress, mininterval=1.0)
 
 
 def _to(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
