@@ -32,51 +32,14 @@ from inception_edu.explorers import (
     attribution_explorer,
     receptive_field_explorer,
 )
+from inception_edu.models import create_model
 
 GOAL_MS = 150
 
 
-class SmallInception(nn.Module):
-    """A two-module multi-branch network, used when ``inception_edu.models`` is not available."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.in_channels = 1
-        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
-        self.mixed_a = _Module(16)
-        self.pool = nn.MaxPool2d(2)
-        self.mixed_b = _Module(32)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(32, 10)
-
-    def forward(self, x):
-        x = self.mixed_b(self.pool(self.mixed_a(self.stem(x))))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
-
-
-class _Module(nn.Module):
-    def __init__(self, c: int) -> None:
-        super().__init__()
-        self.branch1 = nn.Sequential(nn.Conv2d(c, 8, 1), nn.ReLU())
-        self.branch2 = nn.Sequential(
-            nn.Conv2d(c, 8, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()
-        )
-        self.branch3 = nn.Sequential(
-            nn.Conv2d(c, 8, 1), nn.ReLU(), nn.Conv2d(8, 8, 5, padding=2), nn.ReLU()
-        )
-        self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(c, 8, 1), nn.ReLU())
-
-    def forward(self, x):
-        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
-
-
-def small_model(name: str) -> tuple[str, nn.Module]:
+def small_model(name: str) -> nn.Module:
     torch.manual_seed(0)
-    try:
-        from inception_edu.models import create_model
-    except ImportError:
-        return "SmallInception (inception_edu.models missing)", SmallInception().eval()
-    return name, create_model(name).eval()
+    return create_model(name).eval()
 
 
 def render(explorer: Explorer) -> None:
@@ -115,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     matplotlib.use("Agg")
     torch.set_num_threads(args.threads)
-    name, model = small_model(args.model)
+    name, model = args.model, small_model(args.model)
     test = data.fashion_mnist("test", transform=data.test_transform())
     image = test[0][0]
     rows: list[tuple[str, str, list[tuple[float, float]]]] = []

@@ -105,8 +105,8 @@ class FashionMNIST(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         x = self._pixels[index]
-        if self.transform is not None:
-            x = self.transform(x)
+        # A copy, not a view: a kept image must not keep all N images' memory alive.
+        x = self.transform(x) if self.transform is not None else x.clone()
         return x, int(self.targets[index])
 
     def __repr__(self) -> str:
