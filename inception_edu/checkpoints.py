@@ -79,8 +79,7 @@ def load(
     if isinstance(model, str):
         from inception_edu.models import create_model
 
-        _check_name(model)
-        model = create_model(model)
+        model = create_model(model)  # an unknown name gets create_model's own clear error
     _load_state(model, checkpoint["state_dict"], path.name, checkpoint["model"])
     return model.eval()
 

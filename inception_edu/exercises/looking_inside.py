@@ -349,11 +349,11 @@ def _saliency_variants(model: nn.Module, image: Tensor, target: int) -> dict[str
     return variants
 
 
-def _close(a: Tensor, b: Tensor) -> Verdict:
+def _close(a: Tensor, b: Tensor) -> bool:
     return a.shape == b.shape and torch.allclose(a, b, rtol=1e-4, atol=1e-6 * float(b.abs().max()) + 1e-9)
 
 
-def _similar(a: Tensor, b: Tensor, mask: Tensor | None = None) -> Verdict:
+def _similar(a: Tensor, b: Tensor, mask: Tensor | None = None) -> bool:
     """Whether two maps agree within 5 % of ``b``'s size (what a different quadrature gives)."""
     if a.shape != b.shape:
         return False
