@@ -11,7 +11,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-test: $(STAMP)
+# The linter runs first, so that CI (which runs `make test`) keeps the code within its rules.
+test: lint
 	$(BIN)/python -m pytest --nbval tests notebooks
 
 # Speed goals are measured here, not asserted in tests; the last script takes about half an hour.

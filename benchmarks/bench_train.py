@@ -1,6 +1,6 @@
 """Print training throughput (images/s) of the course's small models, and import times.
 
-    python benchmarks/bench_train.py [--images 10000] [--threads 2]
+    python benchmarks/bench_train.py [--images 10000] [--threads N]
 
 Throughput is measured with the trainer's default recipe (SGD, one-cycle) on the
 shipped Fashion-MNIST sample, batch 128, one pass over ``--images`` images after a short warm-up.
@@ -24,7 +24,9 @@ def tiny_cnn(width: int = 16) -> nn.Module:
     """The 5-conv CNN of notebook 00."""
 
     def conv_bn_relu(c_in: int, c_out: int) -> nn.Module:
-        return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+        return nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()
+        )
 
     return nn.Sequential(
         conv_bn_relu(1, width), nn.MaxPool2d(2),
@@ -64,27 +66,43 @@ def import_seconds(statement: str, repeats: int = 5) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", type=int, default=10_000)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    print(f"torch {torch.__version__}, {args.threads} threads, batch 128, {args.images:,} images per run\n")
-    print("train img/s in the contiguous layout (NCHW) and in channels_last (NHWC, the trainer's default)\n")
-    print(f"{'model':<28} {'params':>10} {'MACs':>10} {'NCHW img/s':>11} {'NHWC img/s':>11} {'s / 10k (NHWC)':>15}")
+    print(
+        f"torch {torch.__version__}, {args.threads} threads, batch 128, "
+        f"{args.images:,} images per run\n"
+    )
+    print(
+        "train img/s in the contiguous layout (NCHW) and in channels_last "
+        "(NHWC, the trainer's default)\n"
+    )
+    print(
+        f"{'model':<28} {'params':>10} {'MACs':>10} {'NCHW img/s':>11} {'NHWC img/s':>11} "
+        f"{'s / 10k (NHWC)':>15}"
+    )
     # A fresh copy of each model per layout, so that neither run starts from the other's training.
     for (name, model), fresh in zip(small_models().items(), small_models().values()):
         c = cost.count(model, (1, 28, 28))
         nchw = throughput(model, args.images, channels_last=False)
         nhwc = throughput(fresh, args.images, channels_last=True)
         print(
-            f"{name:<28} {c.params:>10,} {cost.format_count(c.macs):>10} {nchw:>11,.0f} {nhwc:>11,.0f}"
-            f" {10_000 / nhwc:>15.1f}"
+            f"{name:<28} {c.params:>10,} {cost.format_count(c.macs):>10} "
+            f"{nchw:>11,.0f} {nhwc:>11,.0f} {10_000 / nhwc:>15.1f}"
         )
 
     print("\nimport time (fresh interpreter, median of 5, includes starting Python):")
-    for statement in ("pass", "import inception_edu", "import torch", "from inception_edu import cost, data, train"):
+    for statement in (
+        "pass",
+        "import inception_edu",
+        "import torch",
+        "from inception_edu import cost, data, train",
+    ):
         print(f"  {statement:<46} {import_seconds(statement):6.2f} s")
 
 

@@ -3,10 +3,9 @@
 Layers are addressed by module name, as ``model.named_modules()`` spells it: nested modules join
 with dots ("inception4a", "inception4a.branch2", "Mixed_7c.branch3x3dbl_3a"). Activations are
 captured with forward hooks that are always removed again, in eval mode, without gradients.
-
-The checks shared by the "looking inside" modules live here too: ``named_layer`` (an unknown name
-gets the close matches and the valid names), ``check_image`` (an image the model cannot take gets
-what was expected) and ``eval_mode``.
+``named_layer`` (an unknown name gets the close matches and the valid names) is shared with the
+other "looking inside" modules. Figures take the dataset's ``DatasetInfo`` (Fashion-MNIST's by
+default) to draw images in their real colours and name classes.
 """
 
 from __future__ import annotations
@@ -15,24 +14,20 @@ import difflib
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from . import data
+from .data import FASHION_MNIST, DatasetInfo
+from .inference import check_image, eval_mode
 
 __all__ = [
-    "ImageError",
     "UnknownLayerError",
     "capture",
     "channel_means",
-    "check_image",
     "display_image",
-    "eval_mode",
-    "input_channels",
     "layer_names",
     "layer_output",
     "main_layers",
@@ -49,10 +44,6 @@ class UnknownLayerError(KeyError):
     def __str__(self) -> str:
         # KeyError would show the message in quotes, with its newlines escaped.
         return str(self.args[0]) if self.args else ""
-
-
-class ImageError(ValueError):
-    """An image the model cannot take: wrong number of dimensions, channels, size or dtype."""
 
 
 def layer_names(model: nn.Module) -> list[str]:
@@ -82,78 +73,6 @@ def named_layer(model: nn.Module, name: str) -> nn.Module:
     raise UnknownLayerError(_unknown_layer_message(model, name, layer_names(model)))
 
 
-def input_channels(model: nn.Module) -> int | None:
-    """Return the number of input channels ``model`` expects, or None if it cannot be told."""
-    channels = getattr(model, "in_channels", None)
-    if isinstance(channels, int):
-        return channels
-    first_conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
-    return first_conv.in_channels if first_conv is not None else None
-
-
-def check_image(
-    model: nn.Module,
-    image: Tensor,
-    input_shape: Sequence[int] | None = None,
-    *,
-    batch: bool = False,
-) -> Tensor:
-    """Return ``image`` as an N×C×H×W batch on the model's device; raise ImageError saying why not.
-
-    ``image`` is one normalized C×H×W image (1×C×H×W is accepted too), or N×C×H×W images when
-    ``batch=True``. ``input_shape`` (C, H, W) demands an exact shape, e.g. a dataset's images'.
-    """
-    expected = _expected(model, input_shape)
-    if isinstance(image, (tuple, list)):
-        raise ImageError(
-            f"expected {expected} as a tensor, got a {type(image).__name__}. A dataset item is an "
-            "(image, label) pair: pass dataset[i][0]."
-        )
-    if not isinstance(image, Tensor):
-        raise ImageError(f"expected {expected} as a tensor, got {type(image).__name__}")
-    if image.dim() == 2:
-        raise ImageError(
-            f"expected {expected}, got a {_shape(image.shape)} tensor without a channel dimension: "
-            "pass image.unsqueeze(0)."
-        )
-    if image.dim() == 4 and image.shape[0] != 1 and not batch:
-        raise ImageError(
-            f"expected one image ({expected}), got a batch of {image.shape[0]}: pass images[i]."
-        )
-    if image.dim() not in (3, 4):
-        raise ImageError(f"expected {expected}, got a tensor of shape {_shape(image.shape)}")
-    x = image if image.dim() == 4 else image.unsqueeze(0)
-    channels = input_channels(model)
-    wrong_channels = channels is not None and x.shape[1] != channels
-    if wrong_channels or (input_shape is not None and tuple(x.shape[1:]) != tuple(input_shape)):
-        hint = " (a grayscale image is 1×H×W, an RGB one 3×H×W)" if wrong_channels else ""
-        raise ImageError(f"expected {expected} for this model, got {_shape(x.shape[1:])}{hint}")
-    limits = getattr(model, "input_limits", None)
-    min_size = getattr(limits, "min_size", None)
-    if isinstance(min_size, int) and min(x.shape[-2:]) < min_size:
-        raise ImageError(
-            f"this model needs images of at least {min_size}×{min_size} pixels, got "
-            f"{_shape(x.shape[1:])}"
-        )
-    if not x.is_floating_point():
-        raise ImageError(
-            f"expected a float image normalized like the training data, got dtype {x.dtype}: "
-            "use the dataset with transform=data.test_transform()."
-        )
-    return x.to(_device(model))
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode for the ``with`` block, then restore its previous mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
-
-
 def layer_output(model: nn.Module, layer: str, x: Tensor) -> Tensor:
     """Return the output of ``layer`` for the batch ``x``; the forward pass stops at that layer.
 
@@ -163,7 +82,7 @@ def layer_output(model: nn.Module, layer: str, x: Tensor) -> Tensor:
     captured: list[Tensor] = []
 
     def hook(_module: nn.Module, _inputs, output) -> None:
-        captured.append(_first_tensor(output))
+        captured.append(output if isinstance(output, Tensor) else None)
         raise _Stop
 
     handle = module.register_forward_hook(hook)
@@ -197,7 +116,7 @@ def capture(
 
     def hook_for(name: str):
         def hook(_module: nn.Module, _inputs, output) -> None:
-            out = _first_tensor(output)
+            out = output if isinstance(output, Tensor) else None
             if name not in outputs and out is not None and out.dim() == 4:
                 # A copy: torchvision's in-place ReLUs would otherwise change BatchNorm's output.
                 outputs[name] = out[0].detach().clone()
@@ -238,7 +157,7 @@ def channel_means(
 
     def hook_for(name: str):
         def hook(_module: nn.Module, _inputs, output) -> None:
-            out = _first_tensor(output)
+            out = output if isinstance(output, Tensor) else None
             if out is not None and out.dim() == 4 and len(means[name]) < batches_seen:
                 means[name].append(out.mean((2, 3)).cpu())
 
@@ -289,18 +208,16 @@ def top_images(
     return indices, scores
 
 
-def display_image(image: Tensor) -> np.ndarray:
+def display_image(image: Tensor, info: DatasetInfo = FASHION_MNIST) -> np.ndarray:
     """Return a normalized C×H×W image as H×W (gray) or H×W×3 (colour) pixels in [0, 1], for imshow.
 
-    One channel is undone with Fashion-MNIST's mean and std; colour images are stretched to [0, 1].
+    ``info`` holds the mean and std the image was normalized with.
     """
     image = image.detach().cpu().float()
     if image.dim() == 4:
         image = image[0]
-    if image.shape[0] == 1:
-        return data.denormalize(image[0]).numpy()
-    low, high = image.min(), image.max()
-    return ((image - low) / (high - low).clamp_min(1e-12)).permute(1, 2, 0).numpy()
+    pixels = info.denormalize(image)
+    return pixels[0].numpy() if pixels.shape[0] == 1 else pixels.permute(1, 2, 0).numpy()
 
 
 def plot_feature_maps(
@@ -311,17 +228,18 @@ def plot_feature_maps(
     *,
     activations: dict[str, Tensor] | None = None,
     max_channels: int = 16,
+    info: DatasetInfo = FASHION_MNIST,
 ):
     """Return a figure of ``layer``'s feature maps for ``image``: its most active channels, or one.
 
     With ``channel=None`` the ``max_channels`` channels of highest mean activation are tiled on one
     colour scale; with a channel, its map is drawn alone and over the image. ``activations`` (the
-    dict ``capture`` returns) avoids running the model again.
+    dict ``capture`` returns) avoids running the model again; ``info`` draws the image.
     """
     import matplotlib.pyplot as plt
 
     maps = _layer_maps(model, image, layer, activations)
-    shown = display_image(image)
+    shown = display_image(image, info)
     if channel is None:
         return _plot_channel_overview(plt, shown, maps, layer, max_channels)
     _check_channel(channel, maps.shape[0], layer)
@@ -360,10 +278,12 @@ def plot_top_images(
     limit: int = 2000,
     *,
     means: Tensor | None = None,
+    info: DatasetInfo = FASHION_MNIST,
 ):
     """Return a figure of the ``k`` images (of the first ``limit``) that excite a channel most.
 
-    Each tile names the image's index, its class (when the dataset has labels) and its score.
+    Each tile names the image's index, its class (when the dataset has labels, named by ``info``)
+    and its score.
     """
     import matplotlib.pyplot as plt
 
@@ -371,7 +291,7 @@ def plot_top_images(
     source = dataset.dataset if isinstance(dataset, DataLoader) else dataset
     images, labels = zip(*(_item(source, int(i)) for i in indices))
     ncols = min(len(images), max(3, math.ceil(math.sqrt(len(images)))))
-    tiles = [torch.from_numpy(display_image(img)) for img in images]
+    tiles = [torch.from_numpy(display_image(img, info)) for img in images]
     if tiles[0].dim() == 3:  # colour images: show their mean, the mosaic is one gray image
         tiles = [t.mean(-1) for t in tiles]
     # One image of tiles, not k axes: a figure with one axes draws several times faster.
@@ -383,12 +303,12 @@ def plot_top_images(
     ax.imshow(mosaic.numpy(), cmap=_with_white_gaps("gray_r"), vmin=0, vmax=1)
     ax.axis("off")
     for (top, left), label, index, score in zip(origins, labels, indices, scores):
-        name = f" {_class_name(label)}" if label is not None else ""
+        name = f" {info.class_name(label)}" if label is not None else ""
         ax.text(
             left, top - 0.5, f"#{int(index)}{name}: {float(score):.3g}", fontsize=7, va="bottom"
         )
     n_ranked = len(means) if means is not None else min(limit, len(source))
-    named = [_class_name(label) for label in labels if label is not None]
+    named = [info.class_name(label) for label in labels if label is not None]
     finding = ""
     if named:
         common, count = Counter(named).most_common(1)[0]
@@ -403,31 +323,6 @@ def plot_top_images(
 
 class _Stop(Exception):
     """Raised by a hook to end a forward pass once the wanted layer has run."""
-
-
-def _first_tensor(output) -> Tensor | None:
-    if isinstance(output, Tensor):
-        return output
-    if isinstance(output, (tuple, list)) and output and isinstance(output[0], Tensor):
-        return output[0]
-    return None
-
-
-def _device(model: nn.Module) -> torch.device:
-    return next((p.device for p in model.parameters()), torch.device("cpu"))
-
-
-def _shape(shape: Sequence[int]) -> str:
-    return "×".join(str(int(s)) for s in shape)
-
-
-def _expected(model: nn.Module, input_shape: Sequence[int] | None) -> str:
-    if input_shape is not None:
-        return f"a {_shape(input_shape)} image (C×H×W)"
-    channels = input_channels(model)
-    if channels is None:
-        return "a C×H×W image"
-    return f"a {channels}×H×W image (C×H×W with {channels} channel{'s' if channels > 1 else ''})"
 
 
 def _unknown_layer_message(model: nn.Module, name, names: list[str]) -> str:
@@ -541,7 +436,3 @@ def _item(dataset, index: int) -> tuple[Tensor, int | None]:
     if isinstance(item, (tuple, list)):
         return item[0], int(item[1]) if len(item) > 1 else None
     return item, None
-
-
-def _class_name(label: int) -> str:
-    return data.CLASSES[label] if 0 <= label < len(data.CLASSES) else str(label)

@@ -4,7 +4,8 @@ Four pixel attribution methods, all Captum's: Integrated Gradients (Sundararajan
 Saliency (the gradient's magnitude, Simonyan et al., 2014), Grad-CAM (Selvaraju et al., 2017) on a
 convolutional layer, upsampled to the image, and Occlusion (Zeiler & Fergus, 2014). The baseline,
 for Integrated Gradients and Occlusion, is a blank image: every pixel black (0) before
-normalization, the background of a Fashion-MNIST image.
+normalization (the background of a Fashion-MNIST image); the dataset's ``DatasetInfo`` says what
+"black" is after normalization, and names the classes (Fashion-MNIST's by default).
 
 ``branch_attribution`` asks the Inception question: of a module's branches (1×1, 3×3, 5×5, pool),
 which one carried the decision? With Integrated Gradients on the module's concatenated output, each
@@ -22,17 +23,10 @@ from functools import partial
 import torch
 from torch import Tensor, nn
 
-from . import data
-from .activations import (
-    capture,
-    check_image,
-    display_image,
-    eval_mode,
-    main_layers,
-    named_layer,
-)
+from .activations import capture, display_image, main_layers, named_layer
+from .data import FASHION_MNIST, DatasetInfo
+from .inference import check_image, eval_mode, main_logits
 from .receptive_field import Concat, module_branches
-from .train import main_logits
 
 __all__ = [
     "BRANCH_METHODS",
@@ -106,21 +100,19 @@ def predict(model: nn.Module, image: Tensor) -> Tensor:
         return torch.softmax(main_logits(model(x))[0], 0)
 
 
-def class_names(num_classes: int) -> list[str]:
-    """Return the class names: Fashion-MNIST's for 10 classes, the class numbers otherwise."""
-    return (
-        list(data.CLASSES)
-        if num_classes == len(data.CLASSES)
-        else [str(i) for i in range(num_classes)]
-    )
+def class_names(num_classes: int, info: DatasetInfo = FASHION_MNIST) -> list[str]:
+    """Return the names of a model's classes: ``info``'s if it has that many, else the numbers."""
+    if num_classes == len(info.classes):
+        return list(info.classes)
+    return [str(i) for i in range(num_classes)]
 
 
-def check_target(target: int, num_classes: int) -> int:
+def check_target(target: int, num_classes: int, info: DatasetInfo = FASHION_MNIST) -> int:
     """Return ``target`` as an int if the model has that class; else raise TargetError."""
     is_int = isinstance(target, int) or (isinstance(target, Tensor) and target.numel() == 1)
     if is_int and 0 <= int(target) < num_classes:
         return int(target)
-    names = class_names(num_classes)
+    names = class_names(num_classes, info)
     listed = ", ".join(f"{i} {n}" for i, n in enumerate(names)) if num_classes <= 20 else ""
     listed = f" ({listed})" if listed else ""
     raise TargetError(
@@ -129,9 +121,12 @@ def check_target(target: int, num_classes: int) -> int:
     )
 
 
-def blank_baseline(image: Tensor) -> Tensor:
-    """Return a blank image shaped like ``image``: every pixel black (0) before normalization."""
-    return torch.full_like(image, -data.MEAN / data.STD)
+def blank_baseline(image: Tensor, info: DatasetInfo = FASHION_MNIST) -> Tensor:
+    """Return a blank image shaped like ``image``: every pixel black (0) before normalization.
+
+    ``info`` holds the mean and std the images were normalized with.
+    """
+    return info.blank(image)
 
 
 def integrated_gradients(
@@ -141,13 +136,14 @@ def integrated_gradients(
     *,
     baseline: Tensor | None = None,
     n_steps: int = 64,
+    info: DatasetInfo = FASHION_MNIST,
 ) -> tuple[Tensor, float]:
     """Return (C×H×W attributions, convergence delta) of Integrated Gradients for class ``target``.
 
     Completeness: the attributions add up to logit(image) - logit(baseline) for the target, up to
-    the delta, which shrinks as ``n_steps`` grows.
+    the delta, which shrinks as ``n_steps`` grows. The default baseline is ``info``'s black image.
     """
-    x, target, baseline = _prepare(model, image, target, baseline)
+    x, target, baseline = _prepare(model, image, target, baseline, info)
     return _integrated_gradients(model, x, target, baseline, n_steps)
 
 
@@ -159,9 +155,10 @@ def attribute(
     *,
     layer: str | None = None,
     baseline: Tensor | None = None,
-    n_steps: int = 32,
+    n_steps: int = 64,
     window: int = 7,
     stride: int = 4,
+    info: DatasetInfo = FASHION_MNIST,
 ) -> Tensor:
     """Return an H×W attribution map of ``image`` for class ``target`` (default: the predicted one).
 
@@ -174,7 +171,7 @@ def attribute(
 
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    x, target, baseline = _prepare(model, image, target, baseline)
+    x, target, baseline = _prepare(model, image, target, baseline, info)
     forward = _logits_of(model)
     with eval_mode(model):
         if method == "integrated_gradients":
@@ -220,8 +217,9 @@ def branch_attribution(
     method: str = "integrated_gradients",
     *,
     baseline: Tensor | None = None,
-    n_steps: int = 32,
+    n_steps: int = 64,
     concat: Concat | None = None,
+    info: DatasetInfo = FASHION_MNIST,
 ) -> BranchAttribution:
     """Return how much each branch of Inception ``module`` contributed to class ``target``'s logit.
 
@@ -233,7 +231,7 @@ def branch_attribution(
     """
     if method not in BRANCH_METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(BRANCH_METHODS)}")
-    x, target, baseline = _prepare(model, image, target, baseline)
+    x, target, baseline = _prepare(model, image, target, baseline, info)
     if concat is None:
         concat = module_branches(model, module, tuple(x.shape[1:]))
     with eval_mode(model):
@@ -249,7 +247,7 @@ def branch_attribution(
         method=method,
         totals=dict(zip(short, totals)),
         sizes={s: b.field.size for s, b in zip(short, concat.branches)},
-        class_name=class_names(len(probabilities))[target],
+        class_name=class_names(len(probabilities), info)[target],
         probability=float(probabilities[target]),
     )
 
@@ -262,23 +260,25 @@ def plot_attributions(
     *,
     maps: dict[str, Tensor] | None = None,
     layer: str | None = None,
+    info: DatasetInfo = FASHION_MNIST,
 ):
     """Return a figure of ``image`` and its attribution maps for class ``target``, one per method.
 
     Red marks evidence for the class, blue against it (signed methods); ``maps`` ({method: H×W},
-    as ``attribute`` returns them) avoids computing them again.
+    as ``attribute`` returns them) avoids computing them again. ``info`` draws the image and names
+    the classes.
     """
     import matplotlib.pyplot as plt
 
     probabilities = predict(model, image)
     predicted = int(probabilities.argmax())
-    target = predicted if target is None else check_target(target, len(probabilities))
-    names = class_names(len(probabilities))
+    target = predicted if target is None else check_target(target, len(probabilities), info)
+    names = class_names(len(probabilities), info)
     maps = dict(maps or {})
     for method in methods:
         if method not in maps:
-            maps[method] = attribute(model, image, target, method, layer=layer)
-    shown = display_image(image)
+            maps[method] = attribute(model, image, target, method, layer=layer, info=info)
+    shown = display_image(image, info)
     # A fixed layout, not "constrained": the layout engine would measure every text at each draw.
     fig, axes = plt.subplots(1, len(methods) + 1, figsize=(2.4 * (len(methods) + 1), 3.3))
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.74, wspace=0.08)
@@ -312,6 +312,7 @@ def plot_branch_attribution(
     method: str = "integrated_gradients",
     *,
     result: BranchAttribution | None = None,
+    info: DatasetInfo = FASHION_MNIST,
 ):
     """Return a bar chart of each branch's share of ``module``'s contribution to class ``target``.
 
@@ -321,7 +322,7 @@ def plot_branch_attribution(
     import matplotlib.pyplot as plt
 
     if result is None:
-        result = branch_attribution(model, image, module, target, method)
+        result = branch_attribution(model, image, module, target, method, info=info)
     shares = result.shares
     names = list(shares)
     labels = [f"{n} ({_size(result.sizes[n])})" for n in names]
@@ -348,13 +349,22 @@ def plot_branch_attribution(
     return fig
 
 
-def _prepare(model: nn.Module, image: Tensor, target: int | None, baseline: Tensor | None):
+def _prepare(
+    model: nn.Module,
+    image: Tensor,
+    target: int | None,
+    baseline: Tensor | None,
+    info: DatasetInfo,
+) -> tuple[Tensor, int, Tensor]:
     x = check_image(model, image)
     with torch.no_grad(), eval_mode(model):
         logits = main_logits(model(x))
-    target = int(logits.argmax()) if target is None else check_target(target, logits.shape[1])
+    if target is None:
+        target = int(logits.argmax())
+    else:
+        target = check_target(target, logits.shape[1], info)
     if baseline is None:
-        baseline = blank_baseline(x)
+        baseline = blank_baseline(x, info)
     else:
         baseline = baseline.to(x).expand_as(x) if baseline.dim() < 4 else baseline.to(x)
     return x, target, baseline

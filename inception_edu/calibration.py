@@ -4,6 +4,7 @@ A model is *calibrated* when, among the images it labels with confidence 0.8, 80
 ``reliability_bins`` sorts predictions into equal-width confidence bins and compares each bin's mean
 confidence with its accuracy (the data of a reliability diagram); ``expected_calibration_error``
 (ECE, Guo et al. 2017) is the average gap, weighted by how many predictions fall in each bin.
+The logits come from ``train.collect_logits``.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
-from torch.utils.data import DataLoader
+from torch import Tensor
 
 __all__ = [
     "ReliabilityBins",
-    "collect_logits",
     "confidence_and_correct",
     "expected_calibration_error",
     "reliability_bins",
@@ -36,28 +35,6 @@ class ReliabilityBins:
     def centers(self) -> Tensor:
         """Return the middle of each bin."""
         return (self.edges[:-1] + self.edges[1:]) / 2
-
-
-@torch.no_grad()
-def collect_logits(
-    model: nn.Module, loader: DataLoader, channels_last: bool = True
-) -> tuple[Tensor, Tensor]:
-    """Return the main logits (N×K) of ``model`` in eval mode over ``loader`` and the targets (N)."""
-    was_training = model.training
-    model.eval()
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    logits, targets = [], []
-    try:
-        for x, y in loader:
-            x = x.to(device)
-            if channels_last and x.dim() == 4:
-                x = x.contiguous(memory_format=torch.channels_last)
-            out = model(x)
-            logits.append((out if isinstance(out, Tensor) else out[0]).float().cpu())
-            targets.append(y)
-    finally:
-        model.train(was_training)
-    return torch.cat(logits), torch.cat(targets)
 
 
 def confidence_and_correct(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:

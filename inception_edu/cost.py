@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .inference import device_of, eval_mode
+
 __all__ = ["Cost", "Row", "count", "format_count"]
 
 
@@ -46,7 +48,9 @@ class Cost:
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
         out = []
         for i, line in enumerate(lines):
-            cells = [c.ljust(w) if j < 3 else c.rjust(w) for j, (c, w) in enumerate(zip(line, widths))]
+            cells = [
+                c.ljust(w) if j < 3 else c.rjust(w) for j, (c, w) in enumerate(zip(line, widths))
+            ]
             out.append("  ".join(cells).rstrip())
             if i == 0 or i == len(lines) - 2:
                 out.append("  ".join("-" * w for w in widths))
@@ -56,14 +60,23 @@ class Cost:
         return self.table()
 
     def __repr__(self) -> str:
-        return f"Cost(params={self.params:,}, macs={format_count(self.macs)}, input_shape={self.input_shape})"
+        return (
+            f"Cost(params={self.params:,}, macs={format_count(self.macs)}, "
+            f"input_shape={self.input_shape})"
+        )
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in ("module", "type", "output shape", "params", "MACs", "% MACs"))
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(r)) + "</tr>" for r in self.rows
+        head = "".join(
+            f"<th>{h}</th>" for h in ("module", "type", "output shape", "params", "MACs", "% MACs")
         )
-        total = f"<tr><th>total</th><td></td><td></td><th>{self.params:,}</th><th>{format_count(self.macs)}</th><th>100.0</th></tr>"
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(r)) + "</tr>"
+            for r in self.rows
+        )
+        total = (
+            f"<tr><th>total</th><td></td><td></td><th>{self.params:,}</th>"
+            f"<th>{format_count(self.macs)}</th><th>100.0</th></tr>"
+        )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}{total}</tbody></table>"
 
     def _cells(self, r: Row) -> tuple[str, ...]:
@@ -83,18 +96,15 @@ def count(model: nn.Module, input_shape: Sequence[int], depth: int = 1) -> Cost:
     shapes: dict[str, tuple[int, ...]] = {}
     hooks = [m.register_forward_hook(_shape_recorder(shapes, name)) for name, m in tracked.items()]
     counter = FlopCounterMode(display=False, depth=None)
-    was_training = model.training
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
     try:
-        model.eval()
-        with torch.no_grad(), counter:
-            model(torch.zeros(shape, device=device))
+        with torch.no_grad(), eval_mode(model), counter:
+            model(torch.zeros(shape, device=device_of(model)))
     except (RuntimeError, ValueError) as err:
         raise ValueError(
-            f"cost.count could not run {type(model).__name__} on an input of shape {tuple(shape)}: {err}"
+            f"cost.count could not run {type(model).__name__} on an input of shape "
+            f"{tuple(shape)}: {err}"
         ) from err
     finally:
-        model.train(was_training)
         for h in hooks:
             h.remove()
 
@@ -110,7 +120,9 @@ def count(model: nn.Module, input_shape: Sequence[int], depth: int = 1) -> Cost:
         )
         for name, m in tracked.items()
     ]
-    return Cost(params=_params(model), macs=counter.get_total_flops() // 2, input_shape=shape, rows=rows)
+    return Cost(
+        params=_params(model), macs=counter.get_total_flops() // 2, input_shape=shape, rows=rows
+    )
 
 
 def format_count(n: float) -> str:
@@ -134,7 +146,8 @@ def _check_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
         shape = (1, *shape)
     if len(shape) != 4 or min(shape) < 1:
         raise ValueError(
-            f"input_shape must be (C, H, W) or (N, C, H, W) with positive sizes, got {tuple(input_shape)}"
+            "input_shape must be (C, H, W) or (N, C, H, W) with positive sizes, got "
+            f"{tuple(input_shape)}"
         )
     return shape
 

@@ -14,6 +14,7 @@ import hashlib
 import os
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,16 +23,21 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 __all__ = [
     "CLASSES",
+    "FASHION_MNIST",
     "MEAN",
     "STD",
     "DataFileError",
+    "DatasetInfo",
     "FashionMNIST",
     "balanced_subset",
     "denormalize",
     "fashion_mnist",
+    "imagenet_info",
     "loaders",
+    "shipped_path",
     "test_transform",
     "train_transform",
+    "validation_indices",
 ]
 
 CLASSES = (
@@ -42,9 +48,67 @@ CLASSES = (
 MEAN = 0.2860
 STD = 0.3530
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "data" / "fashion_mnist"
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """How a dataset's images were normalised (per-channel mean and std) and its class names.
+
+    What drawing an image, a blank baseline and a labelled prediction need to know of the data; the
+    "looking inside" functions take one (Fashion-MNIST's by default).
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    classes: tuple[str, ...]
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Return normalized C×H×W (or N×C×H×W) images back in [0, 1] pixel scale."""
+        mean, std = self._per_channel(x)
+        return (x * std + mean).clamp(0, 1)
+
+    def blank(self, like: torch.Tensor) -> torch.Tensor:
+        """Return an image shaped like ``like``, every pixel black (0) before normalization."""
+        mean, std = self._per_channel(like)
+        return (torch.zeros_like(like) - mean) / std
+
+    def class_name(self, index: int) -> str:
+        """Return the name of class ``index`` (its number if the dataset has no such class)."""
+        return self.classes[index] if 0 <= index < len(self.classes) else str(index)
+
+    def _per_channel(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        channels = x.shape[-3] if x.dim() >= 3 else 1
+        if len(self.mean) != channels or len(self.std) != channels:
+            raise ValueError(
+                f"these images have {channels} channels but the dataset info gives "
+                f"{len(self.mean)} means and {len(self.std)} stds: pass the DatasetInfo of the "
+                "data the model was trained on (e.g. data.imagenet_info() for ImageNet models)"
+            )
+        shape = (channels, 1, 1) if x.dim() >= 3 else ()  # an H×W image: one channel, no axis
+        return x.new_tensor(self.mean).view(shape), x.new_tensor(self.std).view(shape)
+
+
+#: Fashion-MNIST: one channel, normalized with ``MEAN`` and ``STD``, ten classes.
+FASHION_MNIST = DatasetInfo(mean=(MEAN,), std=(STD,), classes=CLASSES)
+
+
+def imagenet_info() -> DatasetInfo:
+    """Return ImageNet's DatasetInfo: torchvision's mean/std and its 1000 class names."""
+    from torchvision.models import Inception_V3_Weights
+
+    from .models.torchvision_weights import IMAGENET_MEAN, IMAGENET_STD
+
+    categories = Inception_V3_Weights.IMAGENET1K_V1.meta["categories"]
+    return DatasetInfo(mean=IMAGENET_MEAN, std=IMAGENET_STD, classes=tuple(categories))
+
+
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 ENV_VAR = "INCEPTION_EDU_DATA"
+
+#: The splits ``fashion_mnist`` gives: "val" is carved from the training file, "trainval" is all
+#: of it (train + val).
+SPLITS = ("train", "val", "trainval", "test")
+#: Validation images per class, taken from the end of each class in the training file.
+VAL_PER_CLASS = 500
 
 SAMPLE_FILES = {
     "train": ("train-sample-images-idx3-ubyte.gz", "train-sample-labels-idx1-ubyte.gz"),
@@ -56,8 +120,12 @@ FULL_FILES = {
 }
 # sha256 of the shipped files, as listed in data/README.md.
 SHIPPED_SHA256 = {
-    "train-sample-images-idx3-ubyte.gz": "68e6b749b6b2b451b5eba2d473705fecf6a37bd425070f239b8a0c4fc249b565",
-    "train-sample-labels-idx1-ubyte.gz": "5806386529297932b82b59f45a6e43e3c189526231c9e5e57e6c6970e151b657",
+    "train-sample-images-idx3-ubyte.gz": (
+        "68e6b749b6b2b451b5eba2d473705fecf6a37bd425070f239b8a0c4fc249b565"
+    ),
+    "train-sample-labels-idx1-ubyte.gz": (
+        "5806386529297932b82b59f45a6e43e3c189526231c9e5e57e6c6970e151b657"
+    ),
     "t10k-images-idx3-ubyte.gz": "78cb45a589ec14266eab4ac0cb2e9e10a4c076ae2d337fe86383d761bff83f32",
     "t10k-labels-idx1-ubyte.gz": "ae04cd950ab214637dd08f56319057c2ae10cbb660f742681f426479e3d51363",
 }
@@ -120,22 +188,36 @@ def fashion_mnist(
     download: bool = False,
     transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> FashionMNIST:
-    """Return the Fashion-MNIST ``split`` ("train" or "test") as a Dataset of 1×28×28 tensors.
+    """Return the Fashion-MNIST ``split`` as a Dataset of 1×28×28 tensors.
 
-    ``source="sample"`` (default) reads the files shipped in data/ (30,000 training images, the
-    full 10,000 test images); ``source="full"`` looks for the official 60,000/10,000 files in
-    ``root``, ``$INCEPTION_EDU_DATA``, Debian's package and torchvision's layout, and downloads
-    them through torchvision only when ``download=True``.
+    ``split`` is "train", "val" (validation: make every choice on it), "trainval" (both: the whole
+    training file) or "test" (the official test set: report on it, once). The validation split is
+    carved from the training file, fixed and class-balanced: the last ``VAL_PER_CLASS`` (500)
+    images of each class in file order; "train" is the rest.
+
+    ``source="sample"`` (default) reads the files shipped in data/ (30,000 training images: 25,000
+    train + 5,000 val; the full 10,000 test images); ``source="full"`` looks for the official
+    60,000/10,000 files (55,000 train + 5,000 val) in ``root``, ``$INCEPTION_EDU_DATA``, Debian's
+    package and torchvision's layout, and downloads them through torchvision only when
+    ``download=True``.
     """
-    if split not in FULL_FILES:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(map(repr, SPLITS))}, got {split!r}")
+    file_split = "test" if split == "test" else "train"
+    if root is not None and not Path(root).is_dir():
+        raise FileNotFoundError(
+            f"root={str(root)!r} is not a folder: give the folder that holds the Fashion-MNIST "
+            "files, or leave root out to use the shipped sample (source='sample') or the usual "
+            "places of the full set (source='full')."
+        )
     if source == "sample":
-        folder = Path(root) if root is not None else SHIPPED_DIR
-        paths = [_shipped_file(folder, name) for name in SAMPLE_FILES[split]]
+        folder = Path(root) if root is not None else shipped_path("fashion_mnist")
+        names = SAMPLE_FILES[file_split]
+        paths = [_shipped_file(folder, name, shipped=root is None) for name in names]
         origin = "shipped" if root is None else f"from {Path(root).name}/"
-        origin += " class-balanced sample" if split == "train" else " official test set"
+        origin += " official test set" if split == "test" else " class-balanced sample"
     elif source == "full":
-        paths = [find_full_file(name, root, download) for name in FULL_FILES[split]]
+        paths = [find_full_file(name, root, download) for name in FULL_FILES[file_split]]
         origin = "full official set"
     else:
         raise ValueError(f"source must be 'sample' or 'full', got {source!r}")
@@ -152,9 +234,25 @@ def fashion_mnist(
         )
     if labels.max() > 9:
         raise DataFileError(f"{paths[1].name} holds label {labels.max()}; Fashion-MNIST has 0–9.")
-    return FashionMNIST(
-        torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)), split, origin, transform
-    )
+    images, targets = torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+    if split in ("train", "val"):
+        keep = validation_indices(targets)
+        if split == "train":
+            keep = torch.ones(len(targets), dtype=torch.bool).index_fill_(0, keep, False)
+        images, targets = images[keep], targets[keep]
+    return FashionMNIST(images, targets, split, origin, transform)
+
+
+def validation_indices(targets: torch.Tensor) -> torch.Tensor:
+    """Return the indices of the validation images among a training file's ``targets``: the last
+    ``VAL_PER_CLASS`` of each class, in file order (sorted)."""
+    picked = [torch.nonzero(targets == c).flatten()[-VAL_PER_CLASS:] for c in range(len(CLASSES))]
+    if any(len(p) < VAL_PER_CLASS for p in picked):
+        raise DataFileError(
+            f"the training file has fewer than {VAL_PER_CLASS} images of some class: it cannot "
+            "give the validation split. Restore the shipped files."
+        )
+    return torch.cat(picked).sort().values
 
 
 def train_transform(augment: bool = False) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -180,19 +278,26 @@ def loaders(
     train_size: int | None = None,
     seed: int = 0,
     download: bool = False,
+    eval_split: str = "val",
+    drop_last: bool = True,
 ) -> tuple[DataLoader, DataLoader]:
-    """Return (train, test) DataLoaders, normalized; the training one shuffled with ``seed``.
+    """Return (train, evaluation) DataLoaders, normalized; the training one shuffled with ``seed``.
 
-    ``train_size`` keeps a class-balanced subset of that many training images (a multiple of 10).
+    The evaluation loader reads ``eval_split``: "val" (default) while you make choices, "test" for
+    the number you report. ``train_size`` keeps a class-balanced subset of that many training
+    images (a multiple of 10). ``drop_last`` drops the training batch left over at the end of an
+    epoch, whose few images would give BatchNorm noisy statistics.
     """
+    if eval_split not in ("val", "test"):
+        raise ValueError(f"eval_split must be 'val' or 'test', got {eval_split!r}")
     train = fashion_mnist("train", source, root, download, transform=train_transform(augment))
-    test = fashion_mnist("test", source, root, download, transform=test_transform())
+    evaluation = fashion_mnist(eval_split, source, root, download, transform=test_transform())
     train_set = train if train_size is None else balanced_subset(train, train_size, seed)
     shuffle_rng = torch.Generator().manual_seed(seed)
-    return (
-        DataLoader(train_set, batch_size=batch_size, shuffle=True, generator=shuffle_rng),
-        DataLoader(test, batch_size=512),
+    train_loader = DataLoader(
+        train_set, batch_size=batch_size, shuffle=True, generator=shuffle_rng, drop_last=drop_last
     )
+    return train_loader, DataLoader(evaluation, batch_size=512)
 
 
 def balanced_subset(dataset: FashionMNIST, size: int, seed: int = 0) -> Subset:
@@ -211,12 +316,31 @@ def balanced_subset(dataset: FashionMNIST, size: int, seed: int = 0) -> Subset:
 
 
 def denormalize(x: torch.Tensor) -> torch.Tensor:
-    """Return normalized images back in [0, 1] pixel scale, for display."""
-    return (x * STD + MEAN).clamp(0, 1)
+    """Return normalized Fashion-MNIST images back in [0, 1] pixel scale, for display."""
+    return FASHION_MNIST.denormalize(x)
 
 
-def find_full_file(name: str, root: str | os.PathLike | None = None, download: bool = False) -> Path:
-    """Return the path of the official file ``name`` (with or without .gz), searching the usual places."""
+def shipped_path(*parts: str) -> Path:
+    """Return the path of a file or folder shipped with the course, e.g. ``("fashion_mnist",)``.
+
+    The repository keeps them in data/; an installed wheel carries them inside the package (as
+    ``inception_edu/shipped``), so that a non-editable ``pip install`` finds them too.
+    """
+    package = Path(__file__).resolve().parent
+    for base in (package / "shipped", package.parent / "data"):
+        if base.is_dir():
+            return base.joinpath(*parts)
+    raise FileNotFoundError(
+        f"the course's shipped data is missing: neither {package / 'shipped'} (an installed "
+        f"package) nor {package.parent / 'data'} (the repository) exists. Reinstall the course, "
+        "or run it from a clone of the repository."
+    )
+
+
+def find_full_file(
+    name: str, root: str | os.PathLike | None = None, download: bool = False
+) -> Path:
+    """Return the path of the official file ``name`` (.gz or not), searching the usual places."""
     looked = []
     for folder in _full_folders(root):
         for candidate in (folder / name, folder / f"{name}.gz"):
@@ -230,7 +354,9 @@ def find_full_file(name: str, root: str | os.PathLike | None = None, download: b
         TorchvisionFashionMNIST(str(target), download=True)
         return find_full_file(name, target, download=False)
     places = "\n  ".join(str(p) for p in looked)
-    raise FileNotFoundError(f"Fashion-MNIST file {name} not found. Looked in:\n  {places}\n{_HOW_TO_GET}")
+    raise FileNotFoundError(
+        f"Fashion-MNIST file {name} not found. Looked in:\n  {places}\n{_HOW_TO_GET}"
+    )
 
 
 def _full_folders(root: str | os.PathLike | None) -> list[Path]:
@@ -242,20 +368,27 @@ def _full_folders(root: str | os.PathLike | None) -> list[Path]:
     return [folder for base in bases for folder in (base, base / "FashionMNIST" / "raw")]
 
 
-def _shipped_file(folder: Path, name: str) -> Path:
+def _shipped_file(folder: Path, name: str, shipped: bool) -> Path:
     path = folder / name
+    restore = (
+        "restore it with `git checkout -- data/` (or reinstall the course), or rebuild it with "
+        "`python scripts/make_fashion_sample.py` (needs the full set)"
+    )
     if not path.is_file():
+        if not shipped:
+            raise FileNotFoundError(
+                f"{name} is not in {folder}: a folder given as root must hold the sample's files "
+                f"({', '.join(n for pair in SAMPLE_FILES.values() for n in pair)})."
+            )
         raise FileNotFoundError(
-            f"Shipped Fashion-MNIST file {path} is missing. It comes with the repository: "
-            "restore it with `git checkout -- data/`, or rebuild it with "
-            "`python scripts/make_fashion_sample.py` (needs the full set). " + _HOW_TO_GET
+            f"Shipped Fashion-MNIST file {path} is missing: {restore}. " + _HOW_TO_GET
         )
     actual = hashlib.sha256(path.read_bytes()).hexdigest()
     expected = SHIPPED_SHA256.get(name)
     if actual != expected:
         raise DataFileError(
             f"{path.name} does not match its sha256 (expected {expected}, got {actual}): the file "
-            "is corrupt or was changed. Restore it with `git checkout -- data/`."
+            f"is corrupt or was changed. {restore[0].upper()}{restore[1:]}."
         )
     return path
 
@@ -267,14 +400,19 @@ def _read_idx(path: Path, ndim: int) -> np.ndarray:
         with opener(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as err:
-        raise DataFileError(f"{path.name} cannot be read ({err}): the file is corrupt or truncated.") from err
+        raise DataFileError(
+            f"{path.name} cannot be read ({err}): the file is corrupt or truncated."
+        ) from err
     if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] != ndim:
-        raise DataFileError(f"{path.name} is not an IDX file of {ndim}-D unsigned bytes (bad header).")
+        raise DataFileError(
+            f"{path.name} is not an IDX file of {ndim}-D unsigned bytes (bad header)."
+        )
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     expected = 4 + 4 * ndim + int(np.prod(dims))
     if len(raw) != expected:
         raise DataFileError(
-            f"{path.name} holds {len(raw):,} bytes but its header announces {expected:,}: the file is "
+            f"{path.name} holds {len(raw):,} bytes but its header announces {expected:,}: the "
+            "file is "
             "truncated or corrupt."
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)

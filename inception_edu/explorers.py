@@ -23,10 +23,8 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from .activations import (
-    ImageError,
     capture,
     channel_means,
-    check_image,
     main_layers,
     plot_feature_maps,
     plot_top_images,
@@ -43,6 +41,8 @@ from .attributions import (
     plot_branch_attribution,
     predict,
 )
+from .data import FASHION_MNIST, DatasetInfo
+from .inference import ImageError, check_image
 from .receptive_field import (
     effective_receptive_field,
     inception_modules,
@@ -183,12 +183,14 @@ def receptive_field_explorer(
     image: Tensor,
     *,
     erf_images: Tensor | None = None,
+    info: DatasetInfo = FASHION_MNIST,
 ) -> Explorer:
     """Return an explorer of a unit's theoretical and effective receptive fields on ``image``.
 
     Controls: model, layer, branch (inside a multi-branch module) and the unit's row and col.
     ``models`` is one model or {name: model}. The effective field is measured on ``erf_images``
-    (default: ``image`` alone). Each redraw calls ``plot_receptive_field``.
+    (default: ``image`` alone). Each redraw calls ``plot_receptive_field``; ``info`` (the dataset's
+    mean, std and class names) draws the image.
     """
     models = models if isinstance(models, dict) else {type(models).__name__: models}
     if not models:
@@ -197,15 +199,15 @@ def receptive_field_explorer(
         shape = tuple(check_image(model, image).shape[1:])
         if erf_images is not None:
             check_image(model, erf_images, shape, batch=True)
-    infos: dict[str, _ModelInfo] = {}
+    model_infos: dict[str, _ModelInfo] = {}
     erfs: dict[tuple, Tensor] = {}
 
-    def info(name: str) -> _ModelInfo:
-        if name not in infos:
-            infos[name] = _ModelInfo(models[name], shape)
-        return infos[name]
+    def model_info(name: str) -> _ModelInfo:
+        if name not in model_infos:
+            model_infos[name] = _ModelInfo(models[name], shape)
+        return model_infos[name]
 
-    first = info(next(iter(models)))
+    first = model_info(next(iter(models)))
     layer = first.default_layer
     grid = first.fields[layer].grid
     controls = {
@@ -217,7 +219,7 @@ def receptive_field_explorer(
     }
 
     def sync(name: str) -> None:
-        current = info(controls["model"].value)
+        current = model_info(controls["model"].value)
         if name == "model":
             controls["layer"].options = current.layers
             controls["layer"].value = current.default_layer
@@ -236,8 +238,12 @@ def receptive_field_explorer(
         if key not in erfs:
             sources = erf_images if erf_images is not None else image
             erfs[key] = effective_receptive_field(model, name, sources, position)
-        field = info(values["model"]).fields[name]
-        return [plot_receptive_field(model, name, image, position, field=field, erf=erfs[key])]
+        field = model_info(values["model"]).fields[name]
+        return [
+            plot_receptive_field(
+                model, name, image, position, field=field, erf=erfs[key], info=info
+            )
+        ]
 
     return Explorer(controls, draw, sync=sync)
 
@@ -250,13 +256,15 @@ def activation_explorer(
     k: int = 9,
     limit: int = 2000,
     max_channels: int = 16,
+    info: DatasetInfo = FASHION_MNIST,
 ) -> Explorer:
     """Return an explorer of a layer's feature maps for ``image`` and of the images a channel likes.
 
     Controls: layer, branch (inside a multi-branch module), view (the most active channels or one)
     and channel. Given a ``dataset`` (normalized like the training data), a second figure shows the
     ``k`` of its first ``limit`` images that excite the channel most; building the explorer runs
-    them through the model once. Each redraw calls ``plot_feature_maps`` and ``plot_top_images``.
+    them through the model once. Each redraw calls ``plot_feature_maps`` and ``plot_top_images``;
+    ``info`` (the dataset's mean, std and class names) draws the images and names their classes.
     """
     shape = tuple(check_image(model, image).shape[1:])
     if dataset is not None and tuple(_first_image(dataset).shape) != shape:
@@ -266,24 +274,24 @@ def activation_explorer(
             "shaped like the dataset's, e.g. dataset[i][0]"
         )
     activations = capture(model, image)
-    info = _ModelInfo(model, shape, activations)
-    targets = info.layers + [b for layer in info.layers for b in info.branch_options(layer)[1:]]
+    model_info = _ModelInfo(model, shape, activations)
+    targets = model_info.layers + [b for layer in model_info.layers for b in model_info.branch_options(layer)[1:]]
     means = channel_means(model, dataset, targets, limit) if dataset is not None else {}
-    layer = info.default_layer
+    layer = model_info.default_layer
 
     def strongest(name: str) -> int:
         return int(activations[name].mean((1, 2)).argmax())
 
     controls = {
-        "layer": widgets.Dropdown(options=info.layers, value=layer, description="layer"),
-        "branch": widgets.Dropdown(options=info.branch_options(layer), description="branch"),
+        "layer": widgets.Dropdown(options=model_info.layers, value=layer, description="layer"),
+        "branch": widgets.Dropdown(options=model_info.branch_options(layer), description="branch"),
         "view": widgets.ToggleButtons(options=["overview", "one channel"], description="view"),
         "channel": _slider("channel", activations[layer].shape[0] - 1, strongest(layer)),
     }
 
     def sync(name: str) -> None:
         if name == "layer":
-            controls["branch"].options = info.branch_options(controls["layer"].value)
+            controls["branch"].options = model_info.branch_options(controls["layer"].value)
             controls["branch"].value = WHOLE
         if name in ("layer", "branch"):
             target = _target(controls["layer"].value, controls["branch"].value)
@@ -296,13 +304,14 @@ def activation_explorer(
         channel = None if values["view"] == "overview" else values["channel"]
         figures = [
             _unless_shown(drawn, 0, (name, channel), lambda: plot_feature_maps(
-                model, image, name, channel, activations=activations, max_channels=max_channels
+                model, image, name, channel, activations=activations,
+                max_channels=max_channels, info=info,
             ))
         ]  # fmt: skip
         if dataset is not None:
             figures.append(
                 _unless_shown(drawn, 1, (name, values["channel"]), lambda: plot_top_images(
-                    model, dataset, name, values["channel"], k, means=means[name]
+                    model, dataset, name, values["channel"], k, means=means[name], info=info
                 ))
             )  # fmt: skip
         return figures
@@ -316,14 +325,17 @@ def attribution_explorer(
     *,
     methods: Sequence[str] = METHODS,
     layer: str | None = None,
-    n_steps: int = 32,
+    n_steps: int = 64,
+    info: DatasetInfo = FASHION_MNIST,
 ) -> Explorer:
     """Return an explorer of pixel attributions and of which branch of a module carried a decision.
 
     Controls: the image (for a dataset), target class (-1: the predicted one), method (or all of
     ``methods``), an Inception module for the branch chart, and the branch method. Each redraw
     calls ``plot_attributions`` and ``plot_branch_attribution``; attributions are cached, so coming
-    back to a choice is instant. ``layer`` is Grad-CAM's (default: the last Inception module).
+    back to a choice is instant. ``layer`` is Grad-CAM's (default: the last Inception module);
+    ``info`` (the dataset's mean, std and class names) gives the blank baseline, draws the image and
+    names the classes.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -332,7 +344,7 @@ def attribution_explorer(
     first = image_or_dataset if single else _first_image(image_or_dataset)
     x = check_image(model, first)
     shape = tuple(x.shape[1:])
-    names = class_names(len(predict(model, first)))
+    names = class_names(len(predict(model, first)), info)
     gradcam_layer = layer if layer is not None else default_gradcam_layer(model, shape)
     concats = {name: None for name in inception_modules(model, shape)}
     maps: dict[tuple, Tensor] = {}
@@ -362,10 +374,12 @@ def attribution_explorer(
         for name in chosen:
             if (index, target, name) not in maps:
                 maps[(index, target, name)] = attribute(
-                    model, img, target, name, layer=gradcam_layer, n_steps=n_steps
+                    model, img, target, name, layer=gradcam_layer, n_steps=n_steps, info=info
                 )
         found = {name: maps[(index, target, name)] for name in chosen}
-        return plot_attributions(model, img, target, chosen, maps=found, layer=gradcam_layer)
+        return plot_attributions(
+            model, img, target, chosen, maps=found, layer=gradcam_layer, info=info
+        )
 
     def branch_figure(index: int, target: int, module: str, method: str):
         if concats[module] is None:
@@ -374,7 +388,7 @@ def attribution_explorer(
         if key not in branches:
             branches[key] = branch_attribution(
                 model, image_at(index), module, target, method,
-                n_steps=n_steps, concat=concats[module],
+                n_steps=n_steps, concat=concats[module], info=info,
             )  # fmt: skip
         return plot_branch_attribution(model, image_at(index), module, result=branches[key])
 

@@ -28,7 +28,9 @@ import torch
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
-from .activations import check_image, display_image, eval_mode, layer_output, named_layer
+from .activations import display_image, layer_output, named_layer
+from .data import FASHION_MNIST, DatasetInfo
+from .inference import check_image, eval_mode
 
 __all__ = [
     "Branch",
@@ -282,12 +284,14 @@ def plot_receptive_field(
     field: ReceptiveField | None = None,
     erf: Tensor | None = None,
     erf_images: Tensor | None = None,
+    info: DatasetInfo = FASHION_MNIST,
 ):
     """Return a figure of one unit's theoretical and effective receptive fields on ``image``.
 
     The unit is ``position`` (row, col) of ``layer``, its grid's centre by default. The theoretical
     field is a box, dashed where it reaches beyond the image; the effective field is a heatmap
-    measured on ``erf_images`` (default: ``image``). Pass ``field`` and ``erf`` to reuse them.
+    measured on ``erf_images`` (default: ``image``). Pass ``field`` and ``erf`` to reuse them;
+    ``info`` draws the image.
     """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
@@ -301,7 +305,7 @@ def plot_receptive_field(
     if erf is None:
         sources = erf_images if erf_images is not None else image
         erf = effective_receptive_field(model, layer, sources, position)
-    shown = display_image(x)
+    shown = display_image(x, info)
     # A fixed layout, not "constrained": the layout engine would measure every text at each draw.
     fig, (ax_rf, ax_erf) = plt.subplots(1, 2, figsize=(8.0, 4.4))
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.1, top=0.8, wspace=0.15)

@@ -8,7 +8,7 @@ from inception_edu import data
 
 @pytest.fixture(scope="module")
 def one_thread():
-    """Run a module's tests on one thread: passes over a few small images gain nothing from a second."""
+    """Run a module's tests on one thread: a pass over a few small images gains nothing from two."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

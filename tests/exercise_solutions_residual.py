@@ -6,7 +6,7 @@ from torch import nn
 from inception_edu.models.basic import BasicConv2d
 
 
-def reduction_a_channels(in_channels, k, l, m, n):
+def reduction_a_channels(in_channels, k, l, m, n):  # noqa: E741 - Table 1 calls them k, l, m, n
     return n + m + in_channels  # 3×3/2 conv n, the 1×1 → 3×3 → 3×3/2 branch ends in m, the pool
 
 
@@ -17,7 +17,9 @@ class ResidualBlockA(nn.Module):
         super().__init__()
         self.scale = scale
         self.branch0 = BasicConv2d(in_channels, 32, 1)
-        self.branch1 = nn.Sequential(BasicConv2d(in_channels, 32, 1), BasicConv2d(32, 32, 3, padding=1))
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, 32, 1), BasicConv2d(32, 32, 3, padding=1)
+        )
         self.branch2 = nn.Sequential(
             BasicConv2d(in_channels, 32, 1),
             BasicConv2d(32, 32, 3, padding=1),

@@ -5,11 +5,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from inception_edu.activations import (
-    ImageError,
     UnknownLayerError,
     capture,
     channel_means,
-    check_image,
     layer_names,
     layer_output,
     main_layers,
@@ -76,28 +74,6 @@ def test_main_layers_open_containers_once():
         "head.1",
         "head.2",
     ]
-
-
-def test_bad_images_get_errors_that_say_what_is_expected(test_set):
-    model = Net()
-    image = test_set[0][0]
-    assert check_image(model, image).shape == (1, 1, 28, 28)
-    with pytest.raises(
-        ImageError, match=r"expected a 1×H×W image \(C×H×W with 1 channel\) .* got 3×32×32"
-    ):
-        check_image(model, torch.zeros(3, 32, 32))
-    with pytest.raises(
-        ImageError, match=r"expected a 1×28×28 image \(C×H×W\) for this model, got 1×32×32"
-    ):
-        check_image(model, torch.zeros(1, 32, 32), input_shape=(1, 28, 28))
-    with pytest.raises(ImageError, match="without a channel dimension: pass image.unsqueeze"):
-        check_image(model, image[0])
-    with pytest.raises(ImageError, match="got a batch of 4: pass images"):
-        check_image(model, torch.zeros(4, 1, 28, 28))
-    with pytest.raises(ImageError, match=r"pass dataset\[i\]\[0\]"):
-        check_image(model, test_set[0])
-    with pytest.raises(ImageError, match="got dtype torch.uint8"):
-        check_image(model, test_set.images[0][None])
 
 
 def test_capture_gives_each_layer_output_and_removes_its_hooks(test_set):

@@ -4,7 +4,6 @@ import torch
 from torch import nn
 
 from inception_edu import data, models
-from inception_edu.activations import ImageError
 from inception_edu.attributions import (
     METHODS,
     TargetError,
@@ -17,6 +16,7 @@ from inception_edu.attributions import (
     plot_branch_attribution,
     predict,
 )
+from inception_edu.inference import ImageError
 from inception_edu.receptive_field import inception_modules, module_branches
 from inception_edu.train import fit, seed_everything
 

@@ -21,7 +21,9 @@ def test_inception_v3_matches_torchvision_numbers():
 
 
 def test_macs_by_hand_for_a_conv_and_a_linear():
-    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 5 * 5, 4))
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 5 * 5, 4)
+    )
     cost = count(model, (3, 5, 5))
     conv_macs = 8 * 5 * 5 * 3 * 3 * 3  # outputs × (in_channels × k × k)
     linear_macs = 8 * 5 * 5 * 4

@@ -1,128 +1,217 @@
-"""Every checker passes the reference solution and rejects wrong answers with specific feedback."""
+"""What every checker shares: verdicts, the registry of exercises, and whose fault an error is.
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+The checkers of each notebook are tested in ``test_exercises_<module>.py``: each such file lists
+its reference solutions (``REFERENCE``), correct answers in unusual forms (``UNUSUAL``) and typical
+wrong answers with the feedback they must get (``WRONG``); the last test here checks that every
+checker has enough of each.
+"""
 
+import importlib
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import inception_edu.exercises.naive as naive_checkers
 from inception_edu import exercises as ex
-from inception_edu.models.basic import BasicConv2d
+from inception_edu.exercises import EXERCISES, VERDICT_MIME, Verdict
+from inception_edu.exercises.registry import exercise_of
 
 import exercise_solutions as sol
 
-
-def verdict(capsys, checker, answer):
-    ok = checker(answer)
-    return ok, capsys.readouterr().out
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+CHECKER_TESTS = (
+    "test_exercises_naive",
+    "test_exercises_googlenet",
+    "test_exercises_factorization",
+    "test_exercises_inception_v3",
+    "test_exercises_label_smoothing",
+    "test_exercises_residual",
+    "test_exercises_looking_inside",
+)
 
 
 def not_done(*args):
     raise NotImplementedError
 
 
+# --- verdicts ------------------------------------------------------------------------------------
+
+
+def test_a_verdict_is_a_bool_with_the_payload_fields(capsys):
+    verdict = ex.check_conv_macs(sol.conv_macs)
+    out = capsys.readouterr().out
+    assert verdict and verdict.passed and verdict.status == "passed"
+    assert out == verdict.line + "\n" and out.startswith("✓ conv_macs: ")
+    payload = verdict.payload()
+    assert payload == {
+        "exercise": "01.2",
+        "passed": True,
+        "points": 1.0,
+        "max_points": 1.0,
+        "status": "passed",
+        "message": verdict.message,
+    }
+    assert json.loads(json.dumps(payload)) == payload
+    verdict._ipython_display_()  # returned as a cell's value, it must not print a second time
+    assert capsys.readouterr().out == ""
+
+
+def test_a_wrong_answer_scores_no_points(capsys):
+    verdict = ex.check_conv_macs(lambda *a: 1)
+    assert not verdict and verdict.status == "failed" and verdict.points == 0.0
+    assert capsys.readouterr().out.startswith("✗ conv_macs: ")
+
+
+def test_verdict_rejects_an_unknown_status():
+    with pytest.raises(ValueError, match="status must be one of"):
+        Verdict("01.1", "naive_out_channels", "maybe", "?", 1.0)
+
+
+def test_in_ipython_the_verdict_travels_as_json_next_to_the_text():
+    """A real IPython shell (in a subprocess, to leave this one alone) captures one rich output.
+
+    The subprocess also shows that a grading tool can read the registry without importing torch.
+    """
+    script = (
+        "import json, sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "from IPython.utils.capture import capture_output\n"
+        "InteractiveShell.instance()\n"
+        "from inception_edu.exercises import EXERCISES\n"
+        "from inception_edu.exercises.verdict import Verdict, publish\n"
+        "title = EXERCISES['01.4'].title\n"
+        "verdict = Verdict('01.4', title, 'failed', 'right for stride 1 only.', 1.0)\n"
+        "with capture_output() as captured:\n"
+        "    publish(verdict)\n"
+        "outputs = [o.data for o in captured.outputs]\n"
+        "torch = 'torch' in sys.modules\n"
+        "print(json.dumps({'torch': torch, 'stdout': captured.stdout, 'outputs': outputs}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["torch"] is False
+    assert result["stdout"] == ""  # nothing printed beside the rich output
+    (data,) = result["outputs"]
+    assert data == {
+        "text/plain": "✗ receptive_field: right for stride 1 only.",
+        VERDICT_MIME: {
+            "exercise": "01.4",
+            "passed": False,
+            "points": 0.0,
+            "max_points": 1.0,
+            "status": "failed",
+            "message": "right for stride 1 only.",
+        },
+    }
+
+
+# --- whose fault ---------------------------------------------------------------------------------
+
+
 def test_unattempted_exercise_is_not_an_error(capsys):
-    ok, out = verdict(capsys, ex.check_naive_out_channels, not_done)
-    assert not ok and out.startswith("… naive_out_channels: not attempted yet")
+    verdict = ex.check_naive_out_channels(not_done)
+    assert verdict.status == "not attempted" and verdict.points == 0.0
+    assert capsys.readouterr().out.startswith("… naive_out_channels: not attempted yet")
 
 
-def test_crashing_answer_is_reported_briefly(capsys):
-    ok, out = verdict(capsys, ex.check_conv_macs, lambda *a: 1 / 0)
-    assert not ok and "your code raised ZeroDivisionError" in out
+def test_a_module_whose_forward_is_not_written_is_not_attempted():
+    class HalfDone(sol.NaiveModule):
+        def forward(self, x):
+            raise NotImplementedError
+
+    assert ex.check_naive_module(HalfDone).status == "not attempted"
 
 
-def test_naive_out_channels(capsys):
-    assert verdict(capsys, ex.check_naive_out_channels, sol.naive_out_channels)[0]
-    ok, out = verdict(capsys, ex.check_naive_out_channels, lambda c, a, b, d: a + b + d)
-    assert not ok and "The max-pool branch adds channels too" in out
+def test_crashing_answer_is_reported_as_the_students():
+    verdict = ex.check_conv_macs(lambda *a: 1 / 0)
+    assert verdict.status == "failed"
+    assert verdict.message.startswith("your code raised ZeroDivisionError")
 
 
-def test_conv_macs(capsys):
-    assert verdict(capsys, ex.check_conv_macs, sol.conv_macs)[0]
-    ok, out = verdict(capsys, ex.check_conv_macs, lambda *a: 2 * sol.conv_macs(*a))
-    assert not ok and "that is FLOPs" in out
-    ok, out = verdict(capsys, ex.check_conv_macs, lambda ci, co, k, h, w: co * k * k * h * w)
-    assert not ok and "misses the input channels" in out
+def test_a_crash_inside_the_students_forward_is_theirs():
+    class Crashing(sol.NaiveModule):
+        def forward(self, x):
+            return self.b1(x)[:, :, 99]  # IndexError
+
+    verdict = ex.check_naive_module(Crashing)
+    assert verdict.status == "failed" and "your code raised IndexError" in verdict.message
 
 
-class SwappedNaive(sol.NaiveModule):
-    def forward(self, x):  # branches concatenated in the wrong order
-        return torch.cat([self.b3(x), self.b1(x), self.b5(x), self.pool(x)], 1)
+def test_a_crash_inside_the_checker_is_the_checkers(monkeypatch, capsys):
+    def broken(*args):
+        raise RuntimeError("the reference is broken")
+
+    monkeypatch.setattr(naive_checkers, "NaiveInception", broken)
+    verdict = ex.check_naive_out_channels(sol.naive_out_channels)
+    out = capsys.readouterr().out
+    assert verdict.status == "checker error" and not verdict and verdict.points == 0.0
+    assert "internal error of the checker (RuntimeError: the reference is broken" in out
+    assert "please report it" in out and "01.1" in out and "your code raised" not in out
+    assert out.startswith("⚠ naive_out_channels: ")
 
 
-class ThreeFirstNaive(nn.Module):
-    def __init__(self, in_channels, ch1x1, ch3x3, ch5x5):  # layers declared in another order
-        super().__init__()
-        self.b3 = BasicConv2d(in_channels, ch3x3, 3, padding=1)
-        self.b1 = BasicConv2d(in_channels, ch1x1, 1)
-        self.b5 = BasicConv2d(in_channels, ch5x5, 5, padding=2)
-        self.pool = nn.MaxPool2d(3, stride=1, padding=1)
-
-    def forward(self, x):
-        return torch.cat([self.b1(x), self.b3(x), self.b5(x), self.pool(x)], 1)
+def test_a_strange_value_from_the_student_is_a_mistake_not_a_checker_error():
+    for answer in (lambda *a: "many", lambda *a: [1, 2], lambda *a: None, lambda *a: True):
+        verdict = ex.check_conv_macs(answer)
+        assert verdict.status == "failed" and "return a number of multiply-adds" in verdict.message
 
 
-class NoPadNaive(sol.NaiveModule):
-    def __init__(self, in_channels, ch1x1, ch3x3, ch5x5):
-        super().__init__(in_channels, ch1x1, ch3x3, ch5x5)
-        self.b5 = BasicConv2d(in_channels, ch5x5, 5, padding=0)
+# --- the registry --------------------------------------------------------------------------------
 
 
-def test_naive_module(capsys):
-    assert verdict(capsys, ex.check_naive_module, sol.NaiveModule)[0]
-    ok, out = verdict(capsys, ex.check_naive_module, SwappedNaive)
-    assert not ok and "your output differs by up to" in out and "order" in out
-    ok, out = verdict(capsys, ex.check_naive_module, ThreeFirstNaive)
-    assert not ok and "tensor 'b3.conv.weight' has shape (6, 8, 3, 3) where the reference has (4, 8, 1, 1)" in out
-    ok, out = verdict(capsys, ex.check_naive_module, NoPadNaive)
-    assert not ok and "your code raised RuntimeError" in out  # torch.cat of mismatched maps
+def test_every_checker_is_registered_once():
+    checkers = {name for name in ex.__all__ if name.startswith("check_")}
+    registered = [exercise.checker for exercise in EXERCISES.values()]
+    assert sorted(registered) == sorted(checkers)
+    assert len(set(registered)) == len(registered)
+    assert all(re.fullmatch(r"0[1-7]\.[1-9]", exercise_id) for exercise_id in EXERCISES)
+    assert all(EXERCISES[key].id == key and EXERCISES[key].points > 0 for key in EXERCISES)
+    assert exercise_of("check_conv_macs").id == "01.2"
 
 
-def test_receptive_field(capsys):
-    assert verdict(capsys, ex.check_receptive_field, sol.receptive_field)[0]
-    ok, out = verdict(capsys, ex.check_receptive_field, lambda ks, ss: sum(ks) - len(ks) + 1)
-    assert not ok and "the 'jump'" in out
+@pytest.mark.parametrize("exercise_id", sorted(EXERCISES))
+def test_each_checker_stamps_its_own_id(exercise_id, capsys):
+    exercise = EXERCISES[exercise_id]
+    verdict = getattr(ex, exercise.checker)(not_done)
+    assert verdict.exercise == exercise_id and verdict.title == exercise.title
+    assert verdict.status == "not attempted"
 
 
-def test_inception_macs(capsys):
-    assert verdict(capsys, ex.check_inception_macs, sol.inception_macs)[0]
-
-    def without_reductions_cost(c, s, a, r3, b, r5, d, p):
-        return sol.inception_macs(c, s, a, r3, b, r5, d, p) - (r3 + r5) * c * s * s
-
-    ok, out = verdict(capsys, ex.check_inception_macs, without_reductions_cost)
-    assert not ok and "Did you forget the 1×1 reductions' own cost?" in out
-
-
-class ThreeByThreeInception(sol.InceptionModule):
-    def __init__(self, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
-        super().__init__(in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj)
-        self.b3 = nn.Sequential(BasicConv2d(in_channels, ch5x5red, 1), BasicConv2d(ch5x5red, ch5x5, 3, padding=1))
-
-
-class ReLUFirstInception(sol.InceptionModule):
-    def forward(self, x):  # pools after a ReLU that is not in the reference: different outputs
-        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(torch.relu(x))], 1)
+def test_ids_follow_the_notebooks_numbering():
+    """Exercise k of notebook NN is the k-th "**k.**" item of its exercises that calls a checker."""
+    found = {}
+    for path in sorted(NOTEBOOKS.glob("0[1-7]_*.ipynb")):
+        number = None
+        for cell in json.loads(path.read_text())["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] == "markdown":
+                items = re.findall(r"^\*\*(\d+)\.", source, re.MULTILINE)
+                number = items[-1] if items else number
+            else:
+                for checker in re.findall(r"^(check_\w+)\(", source, re.MULTILINE):
+                    found[f"{path.name[:2]}.{number}"] = checker
+    assert found == {key: exercise.checker for key, exercise in EXERCISES.items()}
 
 
-def test_inception_module(capsys):
-    assert verdict(capsys, ex.check_inception_module, sol.InceptionModule)[0]
-    ok, out = verdict(capsys, ex.check_inception_module, ThreeByThreeInception)
-    assert not ok and "parameters" in out
-    ok, out = verdict(capsys, ex.check_inception_module, ReLUFirstInception)
-    assert not ok and "your output differs by up to" in out
+# --- coverage of the checkers' tests -------------------------------------------------------------
 
 
-def test_aux_loss(capsys):
-    assert verdict(capsys, ex.check_aux_loss, sol.aux_loss)[0]
-    ok, out = verdict(capsys, ex.check_aux_loss, lambda o, t: F.cross_entropy(o[0], t))
-    assert not ok and "main loss only" in out
-    ok, out = verdict(capsys, ex.check_aux_loss, lambda o, t: sum(F.cross_entropy(a, t) for a in o))
-    assert not ok and "weighted by 0.3" in out
-
-
-def test_stage_channels(capsys):
-    assert verdict(capsys, ex.check_stage_channels, sol.STAGE_CHANNELS)[0]
-    wrong = dict(sol.STAGE_CHANNELS, inception4e=800)
-    ok, out = verdict(capsys, ex.check_stage_channels, wrong)
-    assert not ok and "inception4e: expected 832" in out
-    ok, out = verdict(capsys, ex.check_stage_channels, {"inception3a": 256})
-    assert not ok and "missing: inception3b" in out
+def test_every_checker_is_tested_with_references_unusual_and_wrong_answers():
+    reference, unusual, wrong = Counter(), Counter(), Counter()
+    for module_name in CHECKER_TESTS:
+        module = importlib.import_module(module_name)
+        reference.update(case.values[0].__name__ for case in module.REFERENCE)
+        unusual.update(case.values[0].__name__ for case in module.UNUSUAL)
+        wrong.update(case.values[0].__name__ for case in module.WRONG)
+    for exercise in EXERCISES.values():
+        name = exercise.checker
+        assert reference[name] >= 1, f"{name}: no reference solution"
+        assert unusual[name] >= 2, f"{name}: {unusual[name]} unusual correct answers"
+        assert wrong[name] >= 3, f"{name}: {wrong[name]} wrong answers"

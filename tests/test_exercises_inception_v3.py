@@ -1,33 +1,27 @@
-"""Notebook 04's checkers pass the reference solutions and reject typical mistakes, specifically."""
+"""Notebook 04's checkers: reference solutions and unusual correct answers pass; typical wrong
+answers fail with the feedback that names the mistake."""
 
+import math
+
+import numpy as np
+import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from inception_edu import exercises as ex
 from inception_edu.exercises.inception_v3 import MIXED_BLOCKS, mixed_shapes
 from inception_edu.models import inception_v3
 from inception_edu.models.basic import BasicConv2d
+from inception_edu.models.inception_v3 import InceptionV3Aux
 
 import exercise_solutions_v3 as sol
 
-
-def verdict(capsys, checker, answer):
-    ok = checker(answer)
-    return bool(ok), capsys.readouterr().out
-
-
-def not_done(*args):
-    raise NotImplementedError
-
-
-def test_unattempted_exercises_say_so(capsys):
-    for checker in (ex.check_aux_head_params, ex.check_paper_learning_rate, ex.check_v3_shapes):
-        ok, out = verdict(capsys, checker, not_done)
-        assert not ok and "not attempted yet" in out
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_mixed_shapes_match_a_real_forward_pass():
-    """The meta-device shapes are those of a real run (at 75 px, the smallest input, to be quick)."""
+    """The meta-device shapes are those of a real run (at 75 px, the smallest input: quick)."""
     model = inception_v3(aux_logits=False).eval()
     seen = {}
     for name in MIXED_BLOCKS:
@@ -40,23 +34,46 @@ def test_mixed_shapes_match_a_real_forward_pass():
     assert mixed_shapes(299) == sol.V3_SHAPES
 
 
-def test_v3_shapes(capsys):
-    ok, out = verdict(capsys, ex.check_v3_shapes, sol.V3_SHAPES)
-    assert ok and "256 → 768 → 2048" in out
-    assert verdict(capsys, ex.check_v3_shapes, lambda: sol.V3_SHAPES)[0]  # a function returning it
-    ok, out = verdict(capsys, ex.check_v3_shapes, lambda: [(256, 35, 35)])
-    assert not ok and "give a dict" in out
-    cases = [
-        ({"Mixed_5b": (256, 35, 35)}, "missing: Mixed_5c"),
-        (dict(sol.V3_SHAPES, Mixed_6a=(768, 18, 18)), "(d − 3) // 2 + 1"),
-        (dict(sol.V3_SHAPES, Mixed_6a=(480, 17, 17)), "max-pool branch"),
-        (dict(sol.V3_SHAPES, Mixed_7b=(1280, 8, 8)), "side by side"),
-        (dict(sol.V3_SHAPES, Mixed_5b=(288, 35, 35)), "Mixed_5b: expected (256, 35, 35)"),
-        (dict(sol.V3_SHAPES, Mixed_5c=(288, 35)), "give (channels, height, width)"),
-    ]
-    for answer, feedback in cases:
-        ok, out = verdict(capsys, ex.check_v3_shapes, answer)
-        assert not ok and feedback in out, out
+# --- the 35×35 block -----------------------------------------------------------------------------
+
+
+class Unit(nn.Module):
+    """A student's own conv → BN → ReLU: padding="same", PyTorch's default eps, torch.relu."""
+
+    def __init__(self, c_in, c_out, k, relu_first=False):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, k, padding="same", bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+        self.relu_first = relu_first
+
+    def forward(self, x):
+        x = self.conv(x)
+        return self.bn(torch.relu(x)) if self.relu_first else torch.relu(self.bn(x))
+
+
+class OwnUnitsA(nn.Module):
+    """Own units; the pool branch declared first; the double 3×3 branch computed first."""
+
+    def __init__(self, in_channels, pool_features, relu_first=False, pool=None):
+        super().__init__()
+        unit = lambda *a: Unit(*a, relu_first=relu_first)  # noqa: E731
+        self.pool = pool or nn.AvgPool2d(3, stride=1, padding=1)
+        self.pool_proj = unit(in_channels, pool_features, 1)
+        self.dbl = nn.Sequential(unit(in_channels, 64, 1), unit(64, 96, 3), unit(96, 96, 3))
+        self.five = nn.Sequential(unit(in_channels, 48, 1), unit(48, 64, 5))
+        self.one = unit(in_channels, 64, 1)
+
+    def forward(self, x):
+        double = self.dbl(x)  # runs first: its 1×1 has the same shape as the 1×1 branch's
+        return torch.cat([self.one(x), self.five(x), double, self.pool_proj(self.pool(x))], 1)
+
+
+class ComputedBackwards(sol.InceptionA):
+    def forward(self, x):
+        pool = self.bp(self.pool(x))
+        double = self.b3_3(self.b3_2(self.b3_1(x)))
+        five = self.b5_2(self.b5_1(x))
+        return torch.cat([self.b1(x), five, double, pool], 1)
 
 
 class PaperFigure5(sol.InceptionA):
@@ -73,6 +90,12 @@ class MaxPoolA(sol.InceptionA):
         self.pool = nn.MaxPool2d(3, stride=1, padding=1)
 
 
+class FunctionalMaxPoolA(sol.InceptionA):
+    def forward(self, x):
+        branches = [self.b1(x), self.b5_2(self.b5_1(x)), self.b3_3(self.b3_2(self.b3_1(x)))]
+        return torch.cat([*branches, self.bp(F.max_pool2d(x, 3, 1, 1))], 1)
+
+
 class NarrowA(sol.InceptionA):
     def __init__(self, in_channels, pool_features):
         super().__init__(in_channels, pool_features)
@@ -86,44 +109,206 @@ class SwappedA(sol.InceptionA):
         return torch.cat([*branches, self.bp(self.pool(x))], 1)
 
 
-def test_inception_v3a(capsys):
-    ok, out = verdict(capsys, ex.check_inception_v3a, sol.InceptionA)
-    assert ok and "same outputs" in out
-    cases = [
-        (PaperFigure5, "keeps a 1×1 (48) → 5×5 (64) branch"),
-        (MaxPoolA, "average pooling"),
-        (NarrowA, "parameters, the reference"),
-        (SwappedA, "The branch order is 1×1, 5×5, double 3×3, pool"),
-    ]
-    for answer, feedback in cases:
-        ok, out = verdict(capsys, ex.check_inception_v3a, answer)
-        assert not ok and feedback in out, out
+class ExcludePadA(sol.InceptionA):
+    def __init__(self, in_channels, pool_features):
+        super().__init__(in_channels, pool_features)
+        self.pool = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
 
 
-def test_aux_head_params(capsys):
-    ok, out = verdict(capsys, ex.check_aux_head_params, sol.aux_head_params)
-    assert ok
-    bn = 2 * (128 + 768)
-    cases = [
-        (lambda c, k: sol.aux_head_params(c, k) - bn, "a scale and a shift per channel"),
-        (lambda c, k: sol.aux_head_params(c, k) + 128 + 768, "have no bias"),
-        (lambda c, k: sol.aux_head_params(c, k) - k, "a bias per class"),
-        (lambda c, k: sol.aux_head_params(c, k) + bn, "buffers, not parameters"),
-        (lambda c, k: 3_326_696, "for in_channels=96, num_classes=10 you gave 3,326,696"),
-    ]
-    for answer, feedback in cases:
-        ok, out = verdict(capsys, ex.check_aux_head_params, answer)
-        assert not ok and feedback in out, out
+class ProjectThenPoolA(sol.InceptionA):
+    def forward(self, x):
+        branches = [self.b1(x), self.b5_2(self.b5_1(x)), self.b3_3(self.b3_2(self.b3_1(x)))]
+        return torch.cat([*branches, self.pool(self.bp(x))], 1)
 
 
-def test_paper_learning_rate(capsys):
-    ok, out = verdict(capsys, ex.check_paper_learning_rate, sol.paper_learning_rate)
-    assert ok
-    cases = [
-        (lambda e: 0.045 * 0.94**e, "decays every epoch"),
-        (lambda e: 0.045 * 0.94 ** (e / 2), "smooth decay"),
-        (lambda e: 0.045, "at epoch 2 expected 0.042300"),
-    ]
-    for answer, feedback in cases:
-        ok, out = verdict(capsys, ex.check_paper_learning_rate, answer)
-        assert not ok and feedback in out, out
+# --- learning rate and parameter counts ----------------------------------------------------------
+
+
+def learning_rate_by_loop(epoch):
+    rate = 0.045
+    for e in range(1, epoch + 1):
+        if e % 2 == 0:
+            rate *= 0.94
+    return rate
+
+
+def aux_head_params_by_counting(in_channels, num_classes):
+    return sum(p.numel() for p in InceptionV3Aux(in_channels, num_classes).parameters())
+
+
+REFERENCE = [
+    pytest.param(ex.check_v3_shapes, sol.V3_SHAPES, id="v3_shapes"),
+    pytest.param(ex.check_inception_v3a, sol.InceptionA, id="inception_v3a"),
+    pytest.param(ex.check_aux_head_params, sol.aux_head_params, id="aux_head_params"),
+    pytest.param(ex.check_paper_learning_rate, sol.paper_learning_rate, id="paper_learning_rate"),
+]
+
+UNUSUAL = [
+    pytest.param(ex.check_v3_shapes, lambda: sol.V3_SHAPES, id="shapes-function"),
+    pytest.param(
+        ex.check_v3_shapes, {k: torch.Size(v) for k, v in sol.V3_SHAPES.items()}, id="shapes-size"
+    ),
+    pytest.param(
+        ex.check_v3_shapes, {k: np.array(v) for k, v in sol.V3_SHAPES.items()}, id="shapes-numpy"
+    ),
+    pytest.param(
+        ex.check_v3_shapes,
+        {k: [float(d) for d in v] for k, v in sol.V3_SHAPES.items()},
+        id="shapes-float-lists",
+    ),
+    pytest.param(ex.check_inception_v3a, OwnUnitsA, id="own-units-other-order"),
+    pytest.param(ex.check_inception_v3a, ComputedBackwards, id="computed-backwards"),
+    pytest.param(
+        ex.check_aux_head_params, lambda c, k: float(sol.aux_head_params(c, k)), id="params-float"
+    ),
+    pytest.param(ex.check_aux_head_params, aux_head_params_by_counting, id="params-counted"),
+    pytest.param(ex.check_paper_learning_rate, learning_rate_by_loop, id="lr-loop"),
+    pytest.param(
+        ex.check_paper_learning_rate, lambda e: math.pow(0.94, e // 2) * 0.045, id="lr-pow"
+    ),
+    pytest.param(
+        ex.check_paper_learning_rate,
+        lambda e: torch.tensor(0.045) * 0.94 ** (e // 2),
+        id="lr-float32-tensor",
+    ),
+]
+
+WRONG = [
+    pytest.param(ex.check_v3_shapes, lambda: [(256, 35, 35)], "give a dict", id="shapes-list"),
+    pytest.param(
+        ex.check_v3_shapes, {"Mixed_5b": (256, 35, 35)}, "missing: Mixed_5c", id="shapes-missing"
+    ),
+    pytest.param(
+        ex.check_v3_shapes,
+        dict(sol.V3_SHAPES, Mixed_6a=(768, 18, 18)),
+        "(d − 3) // 2 + 1",
+        id="shapes-padded",
+    ),
+    pytest.param(
+        ex.check_v3_shapes,
+        dict(sol.V3_SHAPES, Mixed_6a=(480, 17, 17)),
+        "max-pool branch",
+        id="shapes-no-pool",
+    ),
+    pytest.param(
+        ex.check_v3_shapes,
+        dict(sol.V3_SHAPES, Mixed_7b=(1280, 8, 8)),
+        "side by side",
+        id="shapes-7b",
+    ),
+    pytest.param(
+        ex.check_v3_shapes,
+        dict(sol.V3_SHAPES, Mixed_5b=(288, 35, 35)),
+        "Mixed_5b: expected (256, 35, 35)",
+        id="shapes-other",
+    ),
+    pytest.param(
+        ex.check_v3_shapes,
+        dict(sol.V3_SHAPES, Mixed_5c=(288, 35)),
+        "give (channels, height, width)",
+        id="shapes-two",
+    ),
+    pytest.param(
+        ex.check_v3_shapes,
+        dict(sol.V3_SHAPES, Mixed_5c=288),
+        "give (channels, height, width)",
+        id="shapes-int",
+    ),
+    pytest.param(
+        ex.check_inception_v3a, PaperFigure5, "keeps a 1×1 (48) → 5×5 (64) branch", id="fig5"
+    ),
+    pytest.param(ex.check_inception_v3a, MaxPoolA, "average pooling", id="max-pool"),
+    pytest.param(ex.check_inception_v3a, FunctionalMaxPoolA, "average pooling", id="f-max-pool"),
+    pytest.param(ex.check_inception_v3a, NarrowA, "Branch widths: 1×1: 64", id="narrow"),
+    pytest.param(
+        ex.check_inception_v3a,
+        SwappedA,
+        "in the order 1×1, double 3×3, 5×5, pool; "
+        "the reference's order is 1×1, 5×5, double 3×3, pool",
+        id="order",
+    ),
+    pytest.param(
+        ex.check_inception_v3a, ExcludePadA, "count_include_pad=False", id="count-include-pad"
+    ),
+    pytest.param(
+        ex.check_inception_v3a,
+        lambda *a: OwnUnitsA(*a, relu_first=True),
+        "your ReLU comes before the BatchNorm",
+        id="relu-bn",
+    ),
+    pytest.param(
+        ex.check_inception_v3a,
+        ProjectThenPoolA,
+        "your pool branch projects before it pools",
+        id="project-then-pool",
+    ),
+    pytest.param(
+        ex.check_aux_head_params,
+        lambda c, k: sol.aux_head_params(c, k) - 2 * (128 + 768),
+        "a scale and a shift per channel",
+        id="params-no-bn",
+    ),
+    pytest.param(
+        ex.check_aux_head_params,
+        lambda c, k: sol.aux_head_params(c, k) + 128 + 768,
+        "have no bias",
+        id="params-conv-bias",
+    ),
+    pytest.param(
+        ex.check_aux_head_params,
+        lambda c, k: sol.aux_head_params(c, k) - k,
+        "a bias per class",
+        id="params-no-fc-bias",
+    ),
+    pytest.param(
+        ex.check_aux_head_params,
+        lambda c, k: sol.aux_head_params(c, k) + 2 * (128 + 768),
+        "buffers, not parameters",
+        id="params-buffers",
+    ),
+    pytest.param(
+        ex.check_aux_head_params,
+        lambda c, k: 3_326_696,
+        "for in_channels=96, num_classes=10: expected 2,479,370",
+        id="params-other",
+    ),
+    pytest.param(
+        ex.check_paper_learning_rate,
+        lambda e: 0.045 * 0.94**e,
+        "decays every epoch",
+        id="lr-every-epoch",
+    ),
+    pytest.param(
+        ex.check_paper_learning_rate,
+        lambda e: 0.045 * 0.94 ** (e / 2),
+        "smooth decay",
+        id="lr-smooth",
+    ),
+    pytest.param(
+        ex.check_paper_learning_rate,
+        lambda e: 0.045 * 0.94 ** ((e + 1) // 2),
+        "your rate drops at the odd epochs",
+        id="lr-off-by-one",
+    ),
+    pytest.param(
+        ex.check_paper_learning_rate,
+        lambda e: 0.045 * 0.94 ** (e // 2 + 1),
+        "already decayed at epoch 0",
+        id="lr-early",
+    ),
+    pytest.param(
+        ex.check_paper_learning_rate, lambda e: 0.045, "at epoch 2: expected 0.0423", id="lr-other"
+    ),
+]
+
+
+@pytest.mark.parametrize("checker, answer", REFERENCE + UNUSUAL)
+def test_accepts(checker, answer, capsys):
+    verdict = checker(answer)
+    assert verdict.status == "passed", verdict.message
+
+
+@pytest.mark.parametrize("checker, answer, feedback", WRONG)
+def test_rejects_with_the_diagnosis(checker, answer, feedback, capsys):
+    verdict = checker(answer)
+    assert verdict.status == "failed" and feedback in verdict.message, verdict.message

@@ -1,5 +1,7 @@
-"""Notebook 07's checkers pass the reference solutions and reject typical mistakes, specifically."""
+"""Notebook 07's checkers: reference solutions and unusual correct answers pass; typical wrong
+answers fail with the feedback that names the mistake."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -7,207 +9,347 @@ from inception_edu import exercises as ex
 
 import exercise_solutions_looking_inside as sol
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def verdict(capsys, checker, answer):
-    ok = checker(answer)
-    return bool(ok), capsys.readouterr().out
-
-
-def not_done(*args):
-    raise NotImplementedError
-
-
-def test_unattempted_exercises_say_so(capsys):
-    for checker in (
-        ex.check_field_of_chain,
-        ex.check_saliency,
-        ex.check_branch_ablation,
-        ex.check_integrated_gradients,
-    ):
-        ok, out = verdict(capsys, checker, not_done)
-        assert not ok and "not attempted yet" in out
+def gradient(model, image, target, of=lambda logits, target: logits[0, target]):
+    model.eval()
+    x = image[None].clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(of(model(x), target), x)
+    return grad[0]
 
 
 # --- receptive field of a chain ------------------------------------------------------------------
 
 
-def test_field_of_chain(capsys):
-    ok, out = verdict(capsys, ex.check_field_of_chain, sol.field_of_chain)
-    assert ok and "traced receptive_field" in out
+def field_backwards(layers):
+    """From the last layer down: size → (size − 1)·s + k, padding → padding·s + p."""
+    size, padding, jump = 1, 0, 1
+    for kernel, stride, pad in reversed(layers):
+        size = (size - 1) * stride + kernel
+        padding = padding * stride + pad
+        jump *= stride
+    return [size, jump, padding]
 
 
-def test_field_of_chain_mistakes(capsys):
-    def stride_one(layers):
-        return sum(k for k, _, _ in layers) - len(layers) + 1, 1, sum(p for _, _, p in layers)
+def stride_one(layers):
+    return sum(k for k, _, _ in layers) - len(layers) + 1, 1, sum(p for _, _, p in layers)
 
-    ok, out = verdict(capsys, ex.check_field_of_chain, stride_one)
-    assert not ok and "right for stride 1 only" in out
 
-    def stride_first(layers):
-        size, jump, padding = 1, 1, 0
-        for k, s, p in layers:
-            jump *= s
-            size += (k - 1) * jump
-            padding += p * jump
-        return size, jump, padding
+def stride_first(layers):
+    size, jump, padding = 1, 1, 0
+    for k, s, p in layers:
+        jump *= s
+        size += (k - 1) * jump
+        padding += p * jump
+    return size, jump, padding
 
-    ok, out = verdict(capsys, ex.check_field_of_chain, stride_first)
-    assert not ok and "before growing the field" in out
 
-    def plain_padding(layers):
-        size, jump, _ = sol.field_of_chain(layers)
-        return size, jump, sum(p for _, _, p in layers)
+def plain_padding(layers):
+    size, jump, _ = sol.field_of_chain(layers)
+    return size, jump, sum(p for _, _, p in layers)
 
-    ok, out = verdict(capsys, ex.check_field_of_chain, plain_padding)
-    assert not ok and "p × jump input pixels" in out
 
-    ok, out = verdict(capsys, ex.check_field_of_chain, lambda layers: sol.field_of_chain(layers)[0])
-    assert not ok and "return a tuple (size, stride, padding)" in out
+def last_stride(layers):
+    size, _, padding = sol.field_of_chain(layers)
+    return size, layers[-1][1], padding
 
 
 # --- saliency ------------------------------------------------------------------------------------
 
 
-def test_saliency(capsys):
-    ok, out = verdict(capsys, ex.check_saliency, sol.saliency)
-    assert ok and "Captum's Saliency" in out
+def saliency_autograd_float64(model, image, target):
+    return gradient(model, image, target).abs().sum(0).double()
 
 
-def test_saliency_mistakes(capsys):
-    def signed(model, image, target):
-        model.eval()
-        x = image[None].clone().requires_grad_(True)
-        model(x)[0, target].backward()
-        return x.grad[0, 0]
+def saliency_squeezed(model, image, target):
+    model.eval()
+    x = image.unsqueeze(0).requires_grad_()
+    model(x)[0, target].backward()
+    return x.grad.abs().squeeze()
 
-    ok, out = verdict(capsys, ex.check_saliency, signed)
-    assert not ok and "take .abs()" in out
 
-    def of_probability(model, image, target):
-        model.eval()
-        x = image[None].clone().requires_grad_(True)
-        torch.softmax(model(x), 1)[0, target].backward()
-        return x.grad[0, 0].abs()
+def signed(model, image, target):
+    return gradient(model, image, target)[0]
 
-    ok, out = verdict(capsys, ex.check_saliency, of_probability)
-    assert not ok and "differentiated the class probability" in out
 
-    def of_loss(model, image, target):
-        model.eval()
-        x = image[None].clone().requires_grad_(True)
-        torch.nn.functional.cross_entropy(model(x), torch.tensor([target])).backward()
-        return x.grad[0, 0].abs()
+def of_probability(model, image, target):
+    return gradient(model, image, target, lambda z, t: torch.softmax(z, 1)[0, t]).abs()[0]
 
-    ok, out = verdict(capsys, ex.check_saliency, of_loss)
-    assert not ok and "differentiated the loss" in out
 
-    def in_train_mode(model, image, target):
-        x = image[None].clone().requires_grad_(True)
-        model(x)[0, target].backward()
-        return x.grad[0, 0].abs()
+def of_loss(model, image, target):
+    loss = lambda z, t: torch.nn.functional.cross_entropy(z, torch.tensor([t]))  # noqa: E731
+    return gradient(model, image, target, loss).abs()[0]
 
-    ok, out = verdict(capsys, ex.check_saliency, in_train_mode)
-    assert not ok and "call model.eval() first" in out
 
-    def with_batch_axis(model, image, target):
-        return sol.saliency(model, image, target)[None]
+def of_all_logits(model, image, target):
+    return gradient(model, image, target, lambda z, t: z.sum()).abs()[0]
 
-    ok, out = verdict(capsys, ex.check_saliency, with_batch_axis)
-    assert not ok and "return an H×W map of shape (28, 28), yours has shape (1, 28, 28)" in out
+
+def of_predicted_class(model, image, target):
+    return gradient(model, image, target, lambda z, t: z[0, z.argmax()]).abs()[0]
+
+
+def in_train_mode(model, image, target):
+    x = image[None].clone().requires_grad_(True)
+    model(x)[0, target].backward()
+    return x.grad[0, 0].abs()
+
+
+def doubled(model, image, target):
+    """Unrecognized: on the case where target is the predicted class (once a checker crash)."""
+    return 2 * sol.saliency(model, image, target)
 
 
 # --- branch ablation -----------------------------------------------------------------------------
 
 
-def test_branch_ablation(capsys):
-    ok, out = verdict(capsys, ex.check_branch_ablation, sol.logit_without)
-    assert ok and "the hook is gone afterwards" in out
+def logit_without_in_place(model, image, module, channels, target):
+    def zero(_module, _inputs, output):
+        output[:, channels.start : channels.stop] = 0  # in place: returns None, fine
+
+    handle = model.get_submodule(module).register_forward_hook(zero)
+    try:
+        with torch.no_grad():
+            return model(image[None])[0, target]  # a 0-dim tensor
+    finally:
+        handle.remove()
 
 
-def test_branch_ablation_mistakes(capsys):
-    def hook_left(model, image, module, channels, target):
-        def zero(_module, _inputs, output):
-            output[:, channels.start : channels.stop] = 0  # in place: fine
+def logit_without_float64(model, image, module, channels, target):
+    return torch.tensor(
+        sol.logit_without(model, image, module, channels, target), dtype=torch.float64
+    )
 
-        dict(model.named_modules())[module].register_forward_hook(zero)
+
+def hook_left(model, image, module, channels, target):
+    def zero(_module, _inputs, output):
+        output[:, channels.start : channels.stop] = 0
+
+    model.get_submodule(module).register_forward_hook(zero)
+    with torch.no_grad():
+        return float(model(image[None])[0, target])
+
+
+def batch_axis(model, image, module, channels, target):
+    def zero(_module, _inputs, output):
+        output = output.clone()
+        output[channels.start : channels.stop] = 0
+        return output
+
+    handle = model.get_submodule(module).register_forward_hook(zero)
+    try:
         with torch.no_grad():
             return float(model(image[None])[0, target])
+    finally:
+        handle.remove()
 
-    ok, out = verdict(capsys, ex.check_branch_ablation, hook_left)
-    assert not ok and "the hook is still registered" in out
 
-    def batch_axis(model, image, module, channels, target):
-        def zero(_module, _inputs, output):
-            output = output.clone()
-            output[channels.start : channels.stop] = 0
-            return output
+def nothing_zeroed(model, image, module, channels, target):
+    def zero(_module, _inputs, output):
+        output = output.clone()  # changed, but neither returned nor in place
+        output[:, channels.start : channels.stop] = 0
 
-        handle = dict(model.named_modules())[module].register_forward_hook(zero)
-        try:
-            with torch.no_grad():
-                return float(model(image[None])[0, target])
-        finally:
-            handle.remove()
-
-    ok, out = verdict(capsys, ex.check_branch_ablation, batch_axis)
-    # The first branch starts at channel 0: out[0:k] zeroes the whole of the one image.
-    assert not ok and "you zeroed the whole output" in out and "axis 1" in out
-
-    def everything(model, image, module, channels, target):
-        return sol.logit_without(model, image, module, range(10_000), target)
-
-    ok, out = verdict(capsys, ex.check_branch_ablation, everything)
-    assert not ok and "you zeroed the whole output of Mixed_6b" in out
-
-    def drop(model, image, module, channels, target):
+    handle = model.get_submodule(module).register_forward_hook(zero)
+    try:
         with torch.no_grad():
-            full = float(model(image[None])[0, target])
-        return full - sol.logit_without(model, image, module, channels, target)
+            return float(model(image[None])[0, target])
+    finally:
+        handle.remove()
 
-    ok, out = verdict(capsys, ex.check_branch_ablation, drop)
-    assert not ok and "you returned the drop of the logit" in out
+
+def drop(model, image, module, channels, target):
+    with torch.no_grad():
+        full = float(model(image[None])[0, target])
+    return full - sol.logit_without(model, image, module, channels, target)
 
 
 # --- integrated gradients ------------------------------------------------------------------------
 
 
-def test_integrated_gradients(capsys):
-    ok, out = verdict(capsys, ex.check_integrated_gradients, sol.integrated_gradients_by_hand)
-    assert ok and "(completeness)" in out
+def integrated_gradients_with(alphas):
+    def integrated_gradients(model, image, baseline, target, steps):
+        a = alphas(steps)
+        path = (baseline + a[:, None, None, None] * (image - baseline)).requires_grad_(True)
+        (grads,) = torch.autograd.grad(model(path)[:, target].sum(), path)
+        return (image - baseline) * grads.mean(0)
+
+    return integrated_gradients
 
 
-def test_integrated_gradients_mistakes(capsys):
-    def no_difference(model, image, baseline, target, steps):
-        attr = sol.integrated_gradients_by_hand(model, image, baseline, target, steps)
-        return attr / (image - baseline)
-
-    ok, out = verdict(capsys, ex.check_integrated_gradients, no_difference)
-    assert not ok and "multiply it by (image − baseline)" in out
-
-    def summed(model, image, baseline, target, steps):
-        return steps * sol.integrated_gradients_by_hand(model, image, baseline, target, steps)
-
-    ok, out = verdict(capsys, ex.check_integrated_gradients, summed)
-    assert not ok and "divide by their number" in out
-
-    def gradient_times_input(model, image, baseline, target, steps):
-        return sol.integrated_gradients_by_hand(model, image, baseline, target, 1) * 0 + (
-            (image - baseline) * _gradient(model, image, target)
-        )
-
-    ok, out = verdict(capsys, ex.check_integrated_gradients, gradient_times_input)
-    assert not ok and "gradient at the image only" in out
+left_riemann = integrated_gradients_with(lambda steps: torch.arange(steps) / steps)
+right_riemann = integrated_gradients_with(lambda steps: (torch.arange(steps) + 1) / steps)
+grid_of_points = integrated_gradients_with(lambda steps: torch.linspace(0, 1, steps))
 
 
-def _gradient(model, image, target):
-    x = image[None].clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(model(x)[0, target], x)
-    return grad[0]
+def ig_float64(model, image, baseline, target, steps):
+    return sol.integrated_gradients_by_hand(model, image, baseline, target, steps).double()
+
+
+def ig_without_difference(model, image, baseline, target, steps):
+    return sol.integrated_gradients_by_hand(model, image, baseline, target, steps) / (
+        image - baseline
+    )
+
+
+def ig_summed(model, image, baseline, target, steps):
+    return steps * sol.integrated_gradients_by_hand(model, image, baseline, target, steps)
+
+
+def gradient_times_input(model, image, baseline, target, steps):
+    return (image - baseline) * gradient(model, image, target)
+
+
+def from_zero(model, image, baseline, target, steps):
+    return sol.integrated_gradients_by_hand(model, image, torch.zeros_like(image), target, steps)
+
+
+def ig_coarse(model, image, baseline, target, steps):
+    return left_riemann(model, image, baseline, target, 4)
+
+
+# --- the cases -----------------------------------------------------------------------------------
+
+REFERENCE = [
+    pytest.param(ex.check_field_of_chain, sol.field_of_chain, id="field_of_chain"),
+    pytest.param(ex.check_saliency, sol.saliency, id="saliency"),
+    pytest.param(ex.check_branch_ablation, sol.logit_without, id="branch_ablation"),
+    pytest.param(
+        ex.check_integrated_gradients, sol.integrated_gradients_by_hand, id="integrated_gradients"
+    ),
+]
+
+UNUSUAL = [
+    pytest.param(ex.check_field_of_chain, field_backwards, id="field-backwards-list"),
+    pytest.param(
+        ex.check_field_of_chain,
+        lambda layers: np.array(sol.field_of_chain(layers)),
+        id="field-numpy",
+    ),
+    pytest.param(
+        ex.check_field_of_chain,
+        lambda layers: torch.tensor(sol.field_of_chain(layers)) * 1.0,
+        id="field-float-tensor",
+    ),
+    pytest.param(ex.check_saliency, saliency_autograd_float64, id="saliency-autograd-float64"),
+    pytest.param(ex.check_saliency, saliency_squeezed, id="saliency-squeezed"),
+    pytest.param(ex.check_branch_ablation, logit_without_in_place, id="ablation-in-place-tensor"),
+    pytest.param(ex.check_branch_ablation, logit_without_float64, id="ablation-float64"),
+    pytest.param(ex.check_integrated_gradients, left_riemann, id="ig-left-riemann-64"),
+    pytest.param(ex.check_integrated_gradients, right_riemann, id="ig-right-riemann-64"),
+    pytest.param(ex.check_integrated_gradients, grid_of_points, id="ig-linspace"),
+    pytest.param(ex.check_integrated_gradients, ig_float64, id="ig-float64"),
+]
+
+WRONG = [
+    pytest.param(
+        ex.check_field_of_chain, stride_one, "right for stride 1 only", id="field-stride-one"
+    ),
+    pytest.param(
+        ex.check_field_of_chain, stride_first, "before growing the field", id="field-stride-first"
+    ),
+    pytest.param(
+        ex.check_field_of_chain, plain_padding, "p × jump input pixels", id="field-padding"
+    ),
+    pytest.param(
+        ex.check_field_of_chain,
+        last_stride,
+        "(5, 1, 2)], the stride (jump): expected 2, you gave 1. "
+        "It is the product of all the strides.",
+        id="field-jump",
+    ),
+    pytest.param(
+        ex.check_field_of_chain,
+        lambda layers: sol.field_of_chain(layers)[0],
+        "return a tuple (size, stride, padding)",
+        id="field-int",
+    ),
+    pytest.param(ex.check_saliency, signed, "take .abs()", id="saliency-signed"),
+    pytest.param(
+        ex.check_saliency,
+        of_probability,
+        "differentiated the class probability",
+        id="saliency-probability",
+    ),
+    pytest.param(ex.check_saliency, of_loss, "differentiated the loss", id="saliency-loss"),
+    pytest.param(ex.check_saliency, of_all_logits, "the sum of all the logits", id="saliency-sum"),
+    pytest.param(
+        ex.check_saliency,
+        of_predicted_class,
+        "you explained the predicted class",
+        id="saliency-predicted",
+    ),
+    pytest.param(
+        ex.check_saliency, in_train_mode, "call model.eval() first", id="saliency-train-mode"
+    ),
+    pytest.param(
+        ex.check_saliency,
+        lambda m, i, t: sol.saliency(m, i, t)[None],
+        "return an H×W map of shape (28, 28), yours has shape (1, 28, 28)",
+        id="saliency-batch-axis",
+    ),
+    pytest.param(
+        ex.check_saliency,
+        doubled,
+        "your map differs from |∂ logit / ∂ image| by up to",
+        id="saliency-unrecognized",
+    ),
+    pytest.param(
+        ex.check_branch_ablation, hook_left, "the hook is still registered", id="ablation-hook-left"
+    ),
+    # The first branch starts at channel 0: out[0:k] zeroes the whole of the one image.
+    pytest.param(
+        ex.check_branch_ablation,
+        batch_axis,
+        "you zeroed the whole output",
+        id="ablation-batch-axis",
+    ),
+    pytest.param(
+        ex.check_branch_ablation,
+        nothing_zeroed,
+        "did not change the logit",
+        id="ablation-no-change",
+    ),
+    pytest.param(
+        ex.check_branch_ablation, drop, "you returned the drop of the logit", id="ablation-drop"
+    ),
+    pytest.param(
+        ex.check_integrated_gradients,
+        ig_without_difference,
+        "multiply it by (image − baseline)",
+        id="ig-no-difference",
+    ),
+    pytest.param(
+        ex.check_integrated_gradients, ig_summed, "divide by their number", id="ig-summed"
+    ),
+    pytest.param(
+        ex.check_integrated_gradients,
+        gradient_times_input,
+        "gradient at the image only",
+        id="ig-gradient-times-input",
+    ),
+    pytest.param(
+        ex.check_integrated_gradients,
+        from_zero,
+        "your path starts at an all-zero image",
+        id="ig-from-zero",
+    ),
+    pytest.param(
+        ex.check_integrated_gradients,
+        ig_coarse,
+        "a relative error of 52.5%, where 64 steps allow 6.0%",
+        id="ig-too-few-steps",
+    ),
+]
+
+
+@pytest.mark.parametrize("checker, answer", REFERENCE + UNUSUAL)
+def test_accepts(checker, answer, capsys):
+    verdict = checker(answer)
+    assert verdict.status == "passed", verdict.message
+
+
+@pytest.mark.parametrize("checker, answer, feedback", WRONG)
+def test_rejects_with_the_diagnosis(checker, answer, feedback, capsys):
+    verdict = checker(answer)
+    assert verdict.status == "failed" and feedback in verdict.message, verdict.message

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from inception_edu import models
-from inception_edu.activations import ImageError, capture
+from inception_edu.activations import capture
 from inception_edu.explorers import (
     WHOLE,
     Explorer,
@@ -13,6 +13,7 @@ from inception_edu.explorers import (
     attribution_explorer,
     receptive_field_explorer,
 )
+from inception_edu.inference import ImageError
 from inception_edu.receptive_field import inception_modules
 
 matplotlib.use("Agg")
@@ -137,3 +138,30 @@ def test_explorers_check_their_inputs(test_set):
     assert explorer.values["model"] == "GoogLeNet"
     with pytest.raises(ValueError, match=r"row=7 is out of range: choose from 0 to 6"):
         explorer.update(layer="inception4a", row=7)
+
+
+def test_every_static_figure_works_on_a_full_size_imagenet_model():
+    """The explorers' drawing functions take the dataset's mean, std and class names."""
+    from inception_edu.activations import plot_feature_maps, plot_top_images
+    from inception_edu.attributions import attribute, plot_attributions, plot_branch_attribution
+    from inception_edu.data import imagenet_info
+    from inception_edu.receptive_field import plot_receptive_field
+
+    info = imagenet_info()
+    torch.manual_seed(0)
+    model = models.create_model("inception_v3", aux_logits=False).eval()
+    images = torch.randn(3, 3, 107, 107, generator=torch.Generator().manual_seed(1))
+    image = images[0]
+    fig = plot_receptive_field(model, "Mixed_5b", image, info=info)
+    assert fig._suptitle.get_text().startswith("Mixed_5b, unit")
+    fig = plot_feature_maps(model, image, "Mixed_5b", info=info)
+    assert "most active of 256 channels" in fig._suptitle.get_text()
+    fig = plot_top_images(model, images, "Mixed_5b", 3, k=2, info=info)
+    assert "the 2 images (of 3)" in fig._suptitle.get_text()
+    methods = ("integrated_gradients", "saliency", "gradcam")
+    maps = {m: attribute(model, image, 1, m, n_steps=4, info=info) for m in methods}
+    assert all(a.shape == (107, 107) for a in maps.values())
+    fig = plot_attributions(model, image, 1, methods, maps=maps, info=info)
+    assert "Where the evidence for goldfish lies" in fig._suptitle.get_text()
+    fig = plot_branch_attribution(model, image, "Mixed_5b", 1, "ablation", info=info)
+    assert "goldfish" in fig._suptitle.get_text()

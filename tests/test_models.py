@@ -35,8 +35,8 @@ from inception_edu.models import (
     InceptionV3A,
     InceptionV3B,
     InceptionV3C,
-    InceptionV3D,
-    InceptionV3E,
+    InceptionV3ReductionA,
+    InceptionV3ReductionB,
     InceptionV4,
     InceptionV4Stem,
     NaiveInception,
@@ -53,15 +53,8 @@ from inception_edu.models import (
 SMALL = [name for name in MODEL_NAMES if name.endswith("_small")]
 SMALL_WITH_AUX = ["googlenet_small", "inception_v3_small"]
 IMAGENET = [name for name in MODEL_NAMES if not name.endswith("_small")]
-# The module that defines each network, whose ``check_input`` the tightness tests switch off.
-MODULE = {
-    "googlenet": "googlenet",
-    "inception_v3": "inception_v3",
-    "inception_v4": "inception_v4",
-    "inception_resnet_v1": "inception_resnet",
-    "inception_resnet_v2": "inception_resnet",
-    "naive": "naive",
-}
+# The modules that call ``check_input``: the tightness tests switch it off in all of them.
+CHECKING_MODULES = ("network", "googlenet", "inception_v3")
 
 
 def n_params(model: nn.Module) -> int:
@@ -88,10 +81,11 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     return (a - b).abs().max().item()
 
 
-def without_checks(monkeypatch, name: str) -> None:
-    """Switch off the input check of the module defining ``name``, to reach torch's own error."""
-    module = importlib.import_module(f"inception_edu.models.{MODULE[name.removesuffix('_small')]}")
-    monkeypatch.setattr(module, "check_input", lambda *args, **kwargs: None)
+def without_checks(monkeypatch) -> None:
+    """Switch off the networks' input checks, to reach torch's own error."""
+    for name in CHECKING_MODULES:
+        module = importlib.import_module(f"inception_edu.models.{name}")
+        monkeypatch.setattr(module, "check_input", lambda *args, **kwargs: None)
 
 
 _BUILT: dict[str, nn.Module] = {}
@@ -344,12 +338,12 @@ def test_blocks_shapes():
         assert Inception(192, *TABLE_1["inception3a"]).eval()(x).shape == (2, 256, 28, 28)
         x35 = torch.randn(1, 288, 35, 35)
         assert InceptionV3A(288, pool_features=64).eval()(x35).shape == (1, 288, 35, 35)
-        x17 = InceptionV3B(288).eval()(x35)
+        x17 = InceptionV3ReductionA(288).eval()(x35)
         assert x17.shape == (1, 768, 17, 17)
-        assert InceptionV3C(768, channels_7x7=128).eval()(x17).shape == (1, 768, 17, 17)
-        x8 = InceptionV3D(768).eval()(x17)
+        assert InceptionV3B(768, channels_7x7=128).eval()(x17).shape == (1, 768, 17, 17)
+        x8 = InceptionV3ReductionB(768).eval()(x17)
         assert x8.shape == (1, 1280, 8, 8)
-        assert InceptionV3E(1280).eval()(x8).shape == (1, 2048, 8, 8)
+        assert InceptionV3C(1280).eval()(x8).shape == (1, 2048, 8, 8)
         reduction_a = ReductionA(384, *REDUCTION_A["inception_v4"]).eval()
         assert reduction_a(torch.randn(1, 384, 35, 35)).shape == (1, 1024, 17, 17)
 
@@ -374,7 +368,8 @@ def test_residual_blocks_scale(block, channels, size):
             assert torch.equal(block(channels, scale=0.0, activation=False).eval()(x), x)
         a, b = block(channels, scale=0.1).eval(), block(channels, scale=0.3).eval()
         b.load_state_dict(a.state_dict())
-        pre = a.conv2d(torch.cat([getattr(a, n)(x) for n in a.branches], 1))
+        branches = [m for name, m in a.named_children() if name.startswith("branch")]
+        pre = a.conv2d(torch.cat([branch(x) for branch in branches], 1))
         assert max_diff(b(x), torch.relu(x + 0.3 * pre)) <= 1e-5
 
 
@@ -427,9 +422,7 @@ def test_inception_v3_depths_keep_torchvision_names():
     assert not hasattr(model, "Mixed_5d") and not hasattr(model, "Mixed_6c")
     with torch.no_grad():
         assert model.eval()(torch.randn(1, 1, 28, 28)).shape == (1, 10)
-    with pytest.raises(
-        ValueError, match=r"depths must be three numbers from \(1, 1, 1\) to \(3, 4, 2\)"
-    ):
+    with pytest.raises(ValueError, match=r"three whole numbers ≥ 1 and at most \(3, 4, 2\)"):
         InceptionV3(depths=(3, 5, 2))
 
 
@@ -457,7 +450,7 @@ def test_minimum_input_size_is_checked_and_tight(name, monkeypatch):
     assert runs(model, low)
     with pytest.raises(ValueError, match=rf"at least {low}×{low} pixels, got {low - 1}×{low - 1}"):
         model.eval()(torch.zeros(1, model.in_channels, low - 1, low - 1))
-    without_checks(monkeypatch, name)  # one pixel less also fails inside torch: the limit is tight
+    without_checks(monkeypatch)  # one pixel less also fails inside torch: the limit is tight
     assert not runs(model, low - 1)
 
 
@@ -468,7 +461,7 @@ def test_batch_of_one_in_train_mode_is_checked_and_tight(name, monkeypatch):
     assert runs(model, size, batch=1, train=True) and runs(model, size - 1, batch=2, train=True)
     with pytest.raises(ValueError, match="batch of one image in train mode"):
         model.train()(torch.zeros(1, model.in_channels, size - 1, size - 1))
-    without_checks(monkeypatch, name)
+    without_checks(monkeypatch)
     assert not runs(model, size - 1, batch=1, train=True)
 
 
@@ -525,9 +518,9 @@ def test_unknown_names():
         create_model("inception_v5")
     assert all(name in str(err.value) for name in MODEL_NAMES)
     with pytest.raises(
-        ValueError, match=r"unknown stem 'tiny'; valid stems are 'imagenet', 'small'"
+        ValueError, match=r"unknown stem_type 'tiny'; valid stem types are 'imagenet', 'small'"
     ):
-        GoogLeNet(stem="tiny")
+        GoogLeNet(stem_type="tiny")
     with pytest.raises(ValueError, match="unknown weights 'imagenet'"):
         googlenet(weights="imagenet")
     with pytest.raises(ValueError, match="branch3_kernel must be odd"):
@@ -672,3 +665,147 @@ def test_torchvision_weights_argument_errors():
         inception_v3(weights="torchvision", num_classes=10)
     with pytest.raises(ValueError, match="transform_input=True needs 3 input channels"):
         inception_v3(transform_input=True, in_channels=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The PyTorch ecosystem: torch.fx, torch.export, timm's classifier interface
+
+
+def input_for(model: nn.Module, batch: int = 2) -> torch.Tensor:
+    size = 28 if model.in_channels == 1 else 107
+    return torch.randn(
+        batch, model.in_channels, size, size, generator=torch.Generator().manual_seed(0)
+    )
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_symbolic_trace_gives_the_same_outputs(name):
+    model = built(name).eval()
+    traced = torch.fx.symbolic_trace(model)
+    x = input_for(model)
+    with torch.no_grad():
+        assert torch.equal(traced(x), model(x))
+    assert not any("check_input" in str(node.target) for node in traced.graph.nodes)
+    with pytest.raises(ValueError, match="expects a batch of images shaped"):
+        model(x[0])  # eager calls still check their input
+
+
+@pytest.mark.parametrize("name", SMALL + ["inception_v3"])
+def test_torch_export_keeps_working(name):
+    model = built(name).eval()
+    x = input_for(model, batch=1)
+    exported = torch.export.export(model, (x,))
+    with torch.no_grad():
+        assert max_diff(exported.module()(x), model(x)) <= 1e-5
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_timm_classifier_interface(name):
+    model = create_model(name).eval()
+    x = input_for(model)
+    with torch.no_grad():
+        features = model.forward_features(x)
+        assert features.dim() == 4 and features.shape[:2] == (2, model.num_features)
+        assert torch.equal(model.forward_head(features), model(x))
+        pooled = model.forward_head(features, pre_logits=True)
+        assert pooled.shape == (2, model.num_features)
+        assert torch.equal(model.get_classifier()(pooled), model(x))
+        model.reset_classifier(5)
+        assert model.num_classes == 5 and model(x).shape == (2, 5)
+        assert model.get_classifier().out_features == 5
+        model.reset_classifier(0)
+        assert model(x).shape == (2, model.num_features)
+    with pytest.raises(ValueError, match="num_classes must be a whole number ≥ 0"):
+        model.reset_classifier(-1)
+
+
+@pytest.mark.parametrize("name", SMALL_WITH_AUX)
+def test_reset_classifier_resets_the_aux_heads_too(name):
+    model = create_model(name, aux_logits=True)
+    model.reset_classifier(3)
+    out = model.train()(torch.randn(2, 1, 28, 28))
+    assert all(o.shape == (2, 3) for o in out)
+
+
+def test_a_new_head_fine_tunes_on_a_frozen_small_model(test_set):
+    torch.manual_seed(0)
+    model = create_model("inception_v3_small")
+    model.reset_classifier(10)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in model.get_classifier().parameters():
+        p.requires_grad_(True)
+    trunk = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("fc.")}
+    x = torch.stack([test_set[i][0] for i in range(256)])
+    y = torch.tensor([test_set[i][1] for i in range(256)])
+    with torch.no_grad():
+        features = model.eval().forward_features(x)  # frozen trunk: compute once
+    # An untrained trunk's features are small (fresh BatchNorm statistics): a high rate for Adam.
+    opt = torch.optim.Adam(model.get_classifier().parameters(), lr=0.2)
+    losses = []
+    for _ in range(100):
+        loss = nn.functional.cross_entropy(model.forward_head(features), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0]
+    assert (model.forward_head(features).argmax(1) == y).float().mean() > 0.5  # chance: 0.1
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in trunk.items())
+
+
+def test_full_size_features_match_torchvision_and_timm(inception_v3_pair, timm_pairs):
+    x = torch.randn(2, 3, 299, 299, generator=torch.Generator().manual_seed(4))
+    ours, _ = inception_v3_pair  # other tests ran it in train mode: take its current weights
+    reference = timm.create_model("inception_v3", pretrained=False, aux_logits=False).eval()
+    reference.load_state_dict(
+        {k: v for k, v in ours.state_dict().items() if not k.startswith("AuxLogits")}
+    )
+    with torch.no_grad():
+        mine, theirs = ours.eval().forward_features(x), reference.forward_features(x)
+        assert mine.shape == theirs.shape == (2, 2048, 8, 8)
+        assert max_diff(mine, theirs) <= 1e-4
+        for name in ("inception_v4", "inception_resnet_v2"):
+            ours, ref, _ = timm_pairs[name]
+            mine, theirs = ours.forward_features(x), ref.forward_features(x)
+            assert mine.shape == theirs.shape == (2, 1536, 8, 8)
+            assert max_diff(mine, theirs) <= 1e-4
+
+
+# ---------------------------------------------------------------------------------------------
+# Clear errors for bad arguments and inputs
+
+
+@pytest.mark.parametrize("name", SMALL)
+@pytest.mark.parametrize(
+    ("dtype", "message"),
+    [
+        (torch.float64, r"has torch.float32 weights but got a torch.float64 batch.*x.to"),
+        (torch.uint8, r"expects a batch of torch.float32 images, got torch.uint8.*Normalize"),
+    ],
+)
+def test_a_batch_of_the_wrong_dtype_is_explained(name, dtype, message):
+    model = create_model(name).eval()
+    with pytest.raises(ValueError, match=message):
+        model(torch.zeros(2, 1, 28, 28, dtype=dtype))
+    with torch.no_grad():
+        assert model.double()(torch.zeros(2, 1, 28, 28, dtype=torch.float64)).dtype == torch.float64
+
+
+@pytest.mark.parametrize("name", [n for n in MODEL_NAMES if n not in ("googlenet", "inception_v3")])
+def test_weights_on_a_model_without_pretrained_weights(name):
+    with pytest.raises(ValueError, match=r"has no pretrained weights.*googlenet, inception_v3"):
+        create_model(name, weights="torchvision")
+
+
+@pytest.mark.parametrize("build", [inception_v4, inception_resnet_v1, inception_resnet_v2])
+@pytest.mark.parametrize("depths", [(1, 2), (0, 0, 0), (1, -1, 1), (1.5, 2, 1), "121"])
+def test_bad_depths_are_refused(build, depths):
+    with pytest.raises(ValueError, match=r"needs depths=\(A, B, C\).*three whole numbers ≥ 1"):
+        build(depths=depths)
+
+
+def test_models_remember_how_they_were_made():
+    model = create_model("inception_v3_small", aux_logits=True)
+    assert model.model_name == "inception_v3_small"
+    assert model.model_kwargs == {"aux_logits": True}

@@ -5,7 +5,8 @@ import torchvision
 from torch import nn
 
 from inception_edu import data, models
-from inception_edu.activations import ImageError, UnknownLayerError
+from inception_edu.activations import UnknownLayerError
+from inception_edu.inference import ImageError
 from inception_edu.receptive_field import (
     NotMultiBranchError,
     ReceptiveField,

@@ -1,69 +1,44 @@
-"""Checkers for the notebooks' exercises: each ``check_*`` prints specific feedback and returns a bool."""
+"""Checkers for the notebooks' exercises.
 
-from .factorization import (
-    check_asymmetric_saving,
-    check_batch_norm,
-    check_factorized_conv,
-    check_parallel_reduction,
-)
-from .googlenet import (
-    check_aux_loss,
-    check_inception_macs,
-    check_inception_module,
-    check_stage_channels,
-)
-from .inception_v3 import (
-    check_aux_head_params,
-    check_inception_v3a,
-    check_paper_learning_rate,
-    check_v3_shapes,
-)
-from .label_smoothing import (
-    check_expected_calibration_error,
-    check_optimal_logit_gap,
-    check_smooth_targets,
-    check_smoothed_cross_entropy,
-)
-from .looking_inside import (
-    check_branch_ablation,
-    check_field_of_chain,
-    check_integrated_gradients,
-    check_saliency,
-)
-from .naive import (
-    check_conv_macs,
-    check_naive_module,
-    check_naive_out_channels,
-    check_receptive_field,
-)
-from .residual import check_reduction_a_channels, check_residual_block, check_residual_variance
+Each ``check_*`` publishes a verdict (a line for the student and, in a notebook, the same as JSON
+under ``VERDICT_MIME``) and returns it as a ``Verdict``, true or false like a bool. ``EXERCISES``
+lists every checked exercise by its course-wide id ("01.2": notebook 01, exercise 2).
 
-__all__ = [
-    "check_asymmetric_saving",
-    "check_aux_head_params",
-    "check_aux_loss",
-    "check_batch_norm",
-    "check_branch_ablation",
-    "check_conv_macs",
-    "check_expected_calibration_error",
-    "check_factorized_conv",
-    "check_field_of_chain",
-    "check_inception_macs",
-    "check_inception_module",
-    "check_inception_v3a",
-    "check_integrated_gradients",
-    "check_naive_module",
-    "check_naive_out_channels",
-    "check_optimal_logit_gap",
-    "check_paper_learning_rate",
-    "check_parallel_reduction",
-    "check_receptive_field",
-    "check_reduction_a_channels",
-    "check_residual_block",
-    "check_residual_variance",
-    "check_saliency",
-    "check_smooth_targets",
-    "check_smoothed_cross_entropy",
-    "check_stage_channels",
-    "check_v3_shapes",
-]
+The checkers are imported on first use, so that a grading tool can read ``EXERCISES`` and
+``VERDICT_MIME`` without importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .registry import EXERCISES, Exercise
+from .verdict import VERDICT_MIME, Verdict
+
+# The module holding each notebook's checkers.
+_MODULES = {
+    1: "naive",
+    2: "googlenet",
+    3: "factorization",
+    4: "inception_v3",
+    5: "label_smoothing",
+    6: "residual",
+    7: "looking_inside",
+}
+_CHECKERS = {exercise.checker: _MODULES[exercise.notebook] for exercise in EXERCISES.values()}
+
+__all__ = ["EXERCISES", "VERDICT_MIME", "Exercise", "Verdict", *sorted(_CHECKERS)]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a checker's module when the checker is first asked for (PEP 562)."""
+    if name not in _CHECKERS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    checker = getattr(importlib.import_module(f".{_CHECKERS[name]}", __name__), name)
+    globals()[name] = checker
+    return checker
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

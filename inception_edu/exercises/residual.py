@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
-from torch import nn
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from ..models.inception_resnet import InceptionResNetA
 from ..models.inception_v4 import REDUCTION_A, ReductionA
-from ._check import Mistake, Verdict, copy_weights, fixed_seed, n_params, run_check
+from ._check import Mistake, Verdict, fixed_seed, n_params, run_check, student
+from ._module_variants import branch_order, no_relu_after_bn, relu_before_bn
+from ._modules import compare_modules, forward_layers
+from ._values import Number, agree, close, diagnose, number
 
 __all__ = ["check_reduction_a_channels", "check_residual_block", "check_residual_variance"]
 
@@ -18,71 +21,49 @@ __all__ = ["check_reduction_a_channels", "check_residual_block", "check_residual
 _REDUCTION_A_INPUTS = {"inception_v4": 384, "inception_resnet_v1": 256, "inception_resnet_v2": 320}
 
 
-def check_reduction_a_channels(reduction_a_channels: Callable[[int, int, int, int, int], int]) -> Verdict:
+def check_reduction_a_channels(
+    reduction_a_channels: Callable[[int, int, int, int, int], int],
+) -> Verdict:
     """Check ``reduction_a_channels(in_channels, k, l, m, n)``: the channels Reduction-A outputs."""
+    # (network, in_channels, k, l, m, n), with Table 1's k, l, m, n
+    cases = [(network, c, *REDUCTION_A[network]) for network, c in _REDUCTION_A_INPUTS.items()]
 
     def check() -> str:
-        for network, in_channels in _REDUCTION_A_INPUTS.items():
-            k, l, m, n = REDUCTION_A[network]
-            expected = ReductionA(in_channels, k, l, m, n).out_channels
-            got = reduction_a_channels(in_channels, k, l, m, n)
-            if got == expected:
-                continue
-            if got == n + m:
-                raise Mistake(
-                    f"{network}: you gave {got} = n + m. The max-pool branch outputs channels too: "
-                    "every one of its input channels."
-                )
-            if got in (k + l + m + n, k + l + m + n + in_channels):
-                raise Mistake(
-                    f"{network}: k and l are the widths of the 1×1 and 3×3 convs *inside* the second "
-                    "branch; only the last conv of each branch (m, n) reaches the concatenation."
-                )
-            raise Mistake(f"{network}: expected {expected} channels from {in_channels}, got {got}.")
-        return "n + m + the input channels that the pooling branch passes on (384 → 1024 in v4)."
-
-    return run_check("reduction_a_channels", check)
-
-
-def _variants(reference: InceptionResNetA, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Outputs of typical wrong residual blocks built from the reference's own layers."""
-    with torch.no_grad():
-        mixed = torch.cat([reference.branch0(x), reference.branch1(x), reference.branch2(x)], 1)
-        r, s = reference.conv2d(mixed), reference.scale
-        return {
-            "you do not multiply the residual by `scale` before adding it: the paper scales it "
-            "down (0.1–0.3) so that wide networks stay stable.": torch.relu(x + r),
-            "the ReLU after the sum is missing: relu(x + scale · residual).": x + s * r,
-            "you scale the whole sum; only the residual is scaled: relu(x + scale · residual).": torch.relu(
-                s * (x + r)
-            ),
-            "the shortcut is missing: add the block's input x to the scaled residual.": torch.relu(s * r),
-            "a ReLU sits on the residual before the sum; the 1×1 projection is linear, and the only "
-            "ReLU comes after the sum.": torch.relu(x + s * torch.relu(r)),
+        answer = student(reduction_a_channels)
+        got = [number(answer(*case[1:]), "a number of channels") for case in cases]
+        expected = [ReductionA(*case[1:]).out_channels for case in cases]
+        if agree(got, expected):
+            return (
+                "n + m + the input channels that the pooling branch passes on (384 → 1024 in v4)."
+            )
+        # The k and l of the paper's table are its two 1×1 → 3×3 widths of the second branch.
+        widths = [(c, k_, l_, m, n) for _, c, k_, l_, m, n in cases]
+        variants = {
+            "you gave n + m: the max-pool branch outputs channels too, every one of its input "
+            "channels.": [n + m for *_, m, n in widths],
+            "k and l are the widths of the 1×1 and 3×3 convs *inside* the second branch; only the "
+            "last conv of each branch (m, n) reaches the concatenation.": [sum(w) for w in widths],
+            "k and l are the widths of the 1×1 and 3×3 convs *inside* the second branch, and the "
+            "pool branch passes its input channels on: n + m + in_channels.": [
+                sum(w[1:]) for w in widths
+            ],
         }
+        labels = [f"{network} (from {c} channels)" for network, c, *_ in cases]
+        raise diagnose(got, expected, labels, variants)
+
+    return run_check("06.1", check)
 
 
 def check_residual_block(block_class: type[nn.Module]) -> Verdict:
-    """Check an Inception-ResNet-A block (v1 widths) built as ``block_class(in_channels, scale)``."""
+    """Check Inception-ResNet-A (v1's widths) built as ``block_class(in_channels, scale)``."""
 
     def check() -> str:
         in_channels, scale = 64, 0.17
         with fixed_seed(0):
-            mine = block_class(in_channels, scale)
+            mine = student(block_class)(in_channels, scale)
             reference = InceptionResNetA(in_channels, 32, (32, 32), (32, 32, 32), scale=scale)
-            x = torch.relu(torch.randn(2, in_channels, 9, 9))
-            # Non-trivial BN statistics, so that a missing or misplaced layer shows in the outputs.
-            for module in reference.modules():
-                if isinstance(module, nn.BatchNorm2d):
-                    module.running_mean.uniform_(-0.2, 0.2)
-                    module.running_var.uniform_(0.5, 1.5)
-                    module.bias.data.uniform_(-0.2, 0.2)
-        mine.eval()
-        reference.eval()
-        with torch.no_grad():
-            got = mine(x)
-        if not isinstance(got, torch.Tensor):
-            raise Mistake(f"forward should return one tensor, it returned {type(got).__name__}.")
+            x = torch.randn(2, in_channels, 9, 9)  # negative values too: a stray ReLU shows
+        _, got = forward_layers(mine, x, student=True)
         if got.shape != x.shape:
             raise Mistake(
                 f"a residual block returns a map shaped like its input {tuple(x.shape)}; yours is "
@@ -98,54 +79,92 @@ def check_residual_block(block_class: type[nn.Module]) -> Verdict:
             )
         if extra == -in_channels:
             raise Mistake("the 1×1 projection needs a bias (it has no BatchNorm after it).")
-        if extra:
-            raise Mistake(
-                f"your block has {n_params(mine):,} parameters, the reference {n_params(reference):,}: "
-                "v1's widths are 32 (1×1), 32 → 32 (1×1, 3×3) and 32 → 32 → 32 (1×1, 3×3, 3×3), then "
-                "a 1×1 conv from 96 to in_channels."
-            )
-        copy_weights(reference, mine)
-        with torch.no_grad():
-            got, expected = mine(x), reference(x)
-        if torch.allclose(got, expected, atol=1e-5):
-            return "relu(x + scale · conv1x1(concat(branches))): same parameters, same outputs."
-        for feedback, wrong in _variants(reference, x).items():
-            if torch.allclose(got, wrong, atol=1e-5):
-                raise Mistake(feedback)
-        diff = (got - expected).abs().max().item()
-        raise Mistake(
-            f"with the reference's weights your output differs by up to {diff:.3g}: check the order of "
-            "the branches (1×1, then 3×3, then double 3×3), the padding, and relu(x + scale · residual)."
+        return compare_modules(
+            mine,
+            reference,
+            x,
+            variants=[
+                _residual_variants,
+                relu_before_bn(),
+                no_relu_after_bn(),
+                branch_order(_branches, _project),
+            ],  # fmt: skip
+            widths_hint=(
+                "v1's widths are 32 (1×1), 32 → 32 (1×1, 3×3) and 32 → 32 → 32 (1×1, 3×3, 3×3), "
+                "then a 1×1 conv from 96 to in_channels."
+            ),
         )
 
-    return run_check("residual block", check)
+    return run_check("06.2", check)
 
 
-def check_residual_variance(residual_variance: Callable[[float, float, float, int], float]) -> Verdict:
-    """Check ``residual_variance(var0, branch_var, scale, depth)``: variance after ``depth`` blocks."""
+def check_residual_variance(
+    residual_variance: Callable[[float, float, float, int], float],
+) -> Verdict:
+    """Check ``residual_variance(var0, branch_var, scale, depth)``: the variance after ``depth``."""
     cases = ((1.0, 0.2, 1.0, 20), (0.35, 0.06, 0.1, 20), (0.5, 1.0, 0.3, 7), (2.0, 0.5, 0.2, 0))
 
     def check() -> str:
-        for var0, branch_var, scale, depth in cases:
-            expected = var0 + depth * scale**2 * branch_var
-            got = float(residual_variance(var0, branch_var, scale, depth))
-            if math.isclose(got, expected, rel_tol=1e-9):
-                continue
-            if math.isclose(got, var0 + depth * scale * branch_var, rel_tol=1e-9) and scale != 1:
-                raise Mistake(
-                    "multiplying a signal by s multiplies its variance by s², not by s."
-                )
-            if math.isclose(got, var0 * (1 + scale**2 * branch_var) ** depth, rel_tol=1e-9):
-                raise Mistake(
-                    "variances of independent terms add: each block adds s²·v to the variance, it does "
-                    "not multiply it."
-                )
-            if math.isclose(got, math.sqrt(expected), rel_tol=1e-9):
-                raise Mistake("that is the standard deviation; return the variance.")
-            raise Mistake(
-                f"for var0={var0}, v={branch_var}, s={scale}, depth={depth} expected {expected:.4g}, "
-                f"got {got:.4g}."
-            )
-        return "var0 + depth · s² · v: unscaled, the variance grows by v per block; at s = 0.1, by v/100."
+        answer = student(residual_variance)
+        got = [number(answer(*case), "a variance (a number)") for case in cases]
+        expected = [v0 + n * s**2 * v for v0, v, s, n in cases]
+        if agree(got, expected, _same_variance):
+            return "var0 + depth · s² · v: unscaled, each block adds v; at s = 0.1, only v/100."
+        variants = {
+            "multiplying a signal by s multiplies its variance by s², not by s.": [
+                v0 + n * s * v for v0, v, s, n in cases
+            ],
+            "variances of independent terms add: each block adds s²·v to the variance, it does "
+            "not multiply it.": [v0 * (1 + s**2 * v) ** n for v0, v, s, n in cases],
+            "that is the standard deviation; return the variance.": [e**0.5 for e in expected],
+        }
+        labels = [f"for var0={v0}, v={v}, s={s}, depth={n}" for v0, v, s, n in cases]
+        raise diagnose(got, expected, labels, variants, _same_variance)
 
-    return run_check("residual_variance", check)
+    return run_check("06.3", check)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _same_variance(got: Number, expected: float) -> bool:
+    return close(got, expected, rel=1e-9)
+
+
+def _branches(reference: nn.Module, x: Tensor) -> list[tuple[str, Tensor]]:
+    return [
+        ("1×1", reference.branch0(x)),
+        ("3×3", reference.branch1(x)),
+        ("double 3×3", reference.branch2(x)),
+    ]
+
+
+def _project(reference: nn.Module, x: Tensor, mixed: Tensor) -> Tensor:
+    """The block's output for a given concatenation of its branches."""
+    return F.relu(x + reference.scale * reference.conv2d(mixed))
+
+
+def _residual_variants(reference: nn.Module, x: Tensor) -> Iterator[tuple[str, Tensor]]:
+    """Typical wrong residual blocks built from the reference's own layers."""
+    mixed = torch.cat([out for _, out in _branches(reference, x)], 1)
+    r, s = reference.conv2d(mixed), reference.scale
+    yield (
+        "you do not multiply the residual by `scale` before adding it: the paper scales it down "
+        "(0.1–0.3) so that wide networks stay stable.",
+        F.relu(x + r),
+    )
+    yield "the ReLU after the sum is missing: relu(x + scale · residual).", x + s * r
+    yield (
+        "you scale the whole sum; only the residual is scaled: relu(x + scale · residual).",
+        F.relu(s * (x + r)),
+    )
+    yield "the shortcut is missing: add the block's input x to the scaled residual.", F.relu(s * r)
+    yield (
+        "a ReLU sits on the residual before the sum; the 1×1 projection is linear, and the only "
+        "ReLU comes after the sum.",
+        F.relu(x + s * F.relu(r)),
+    )
+    yield (
+        "you add relu(x), not x: the shortcut carries the block's input unchanged.",
+        F.relu(F.relu(x) + s * r),
+    )

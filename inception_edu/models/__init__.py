@@ -6,10 +6,11 @@ file                       contents
 ``basic.py``               ``BasicConv2d`` (conv → BN → ReLU), the ``scaled`` width rule
 ``naive.py``               the naive module (GoogLeNet Fig. 2a) and a small network of it
 ``googlenet.py``           Inception-v1: the module with reductions, aux heads, ``GoogLeNet``
-``inception_v3.py``        Inception-v3 blocks (A–E, aux head) and ``InceptionV3``
+``inception_v3.py``        Inception-v3 blocks (A/B/C, Reduction-A/B, aux head), ``InceptionV3``
 ``inception_v4.py``        Inception-v4 stem, A/B/C, Reduction-A/B and ``InceptionV4``
 ``inception_resnet.py``    Inception-ResNet A/B/C (``scale``), Reduction-B, v1 and v2
 ``small_stem.py``          the light 3×3 stem of the 1×28×28 configurations
+``network.py``             ``Network``: checked input, ``forward_features``/``forward_head`` (timm)
 ``input_checks.py``        early, explanatory errors for inputs a network cannot take
 ``torchvision_weights.py`` torchvision's ImageNet weights and ``transform_input``
 ``registry.py``            ``create_model(name)`` and ``MODEL_NAMES``
@@ -33,7 +34,7 @@ from .inception_resnet import (
     InceptionResNetReductionB,
     InceptionResNetV1,
     InceptionResNetV2,
-    Mixed5b,
+    InceptionResNetV2StemBlock,
     inception_resnet_v1,
     inception_resnet_v1_small,
     inception_resnet_v2,
@@ -46,8 +47,8 @@ from .inception_v3 import (
     InceptionV3Aux,
     InceptionV3B,
     InceptionV3C,
-    InceptionV3D,
-    InceptionV3E,
+    InceptionV3ReductionA,
+    InceptionV3ReductionB,
     inception_v3,
     inception_v3_small,
 )
@@ -57,22 +58,24 @@ from .inception_v4 import (
     InceptionV4A,
     InceptionV4B,
     InceptionV4C,
+    InceptionV4ReductionB,
     InceptionV4Stem,
     ReductionA,
-    ReductionB,
     inception_v4,
     inception_v4_small,
 )
 from .input_checks import InputLimits
 from .naive import NaiveInception, NaiveInceptionNet, naive_small
+from .network import Network
 from .registry import MODEL_NAMES, create_model
-from .small_stem import STEMS, SmallStem
-from .torchvision_weights import transform_input
+from .small_stem import STEM_TYPES, SmallStem
+from .torchvision_weights import MODELS_WITH_WEIGHTS, transform_input
 
 __all__ = [
+    "MODELS_WITH_WEIGHTS",
     "MODEL_NAMES",
     "REDUCTION_A",
-    "STEMS",
+    "STEM_TYPES",
     "TABLE_1",
     "BasicConv2d",
     "GoogLeNet",
@@ -86,24 +89,25 @@ __all__ = [
     "InceptionResNetReductionB",
     "InceptionResNetV1",
     "InceptionResNetV2",
+    "InceptionResNetV2StemBlock",
     "InceptionV3",
     "InceptionV3A",
     "InceptionV3Aux",
     "InceptionV3B",
     "InceptionV3C",
-    "InceptionV3D",
-    "InceptionV3E",
+    "InceptionV3ReductionA",
+    "InceptionV3ReductionB",
     "InceptionV4",
     "InceptionV4A",
     "InceptionV4B",
     "InceptionV4C",
+    "InceptionV4ReductionB",
     "InceptionV4Stem",
     "InputLimits",
-    "Mixed5b",
+    "Network",
     "NaiveInception",
     "NaiveInceptionNet",
     "ReductionA",
-    "ReductionB",
     "SmallStem",
     "create_model",
     "googlenet",

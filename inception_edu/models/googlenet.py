@@ -13,6 +13,7 @@ convolution where the paper has 5×5 (pytorch/vision#906); ``branch3_kernel`` ch
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import Any
 
 import torch
@@ -21,8 +22,15 @@ from torchvision.models.googlenet import GoogLeNetOutputs
 
 from .basic import BasicConv2d, scaled
 from .input_checks import InputLimits, check_input
-from .small_stem import SmallStem, check_stem
-from .torchvision_weights import check_weights_args, load_torchvision_weights, transform_input
+from .network import Network, new_classifier
+from .small_stem import SmallStem, check_stem_type
+from .torchvision_weights import (
+    check_no_weights,
+    check_transform_input,
+    check_weights_args,
+    load_torchvision_weights,
+    transform_input,
+)
 
 __all__ = [
     "TABLE_1",
@@ -116,20 +124,20 @@ class GoogLeNetAux(nn.Module):
         self.fc1 = nn.Linear(conv_channels * 4 * 4, hidden)
         self.relu = nn.ReLU()
         self.dropout = nn.Dropout(dropout)
-        self.fc2 = nn.Linear(hidden, num_classes)
+        self.fc2 = new_classifier(hidden, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         x = torch.flatten(self.conv(self.avgpool(x)), 1)
         return self.fc2(self.dropout(self.relu(self.fc1(x))))
 
 
-class GoogLeNet(nn.Module):
+class GoogLeNet(Network):
     """GoogLeNet (Table 1); returns logits, or ``GoogLeNetOutputs`` in train mode with aux heads.
 
     ``branch3_kernel=5`` is the paper, 3 is torchvision's variant. ``width`` scales every channel
-    count; ``stem="small"`` replaces the ImageNet stem (224 → 28×28 grid) by a light 3×3 stem for
-    28×28 images (→ 14×14 grid). ``transform_input=True`` re-normalises ImageNet-normalised inputs
-    to the [-1, 1] scale Google's weights expect (see ``torchvision_weights``).
+    count; ``stem_type="small"`` replaces the ImageNet stem (224 → 28×28 grid) by a light 3×3 stem
+    for 28×28 images (→ 14×14 grid). ``transform_input=True`` re-normalises ImageNet-normalised
+    inputs to the [-1, 1] scale Google's weights expect (see ``torchvision_weights``).
     """
 
     def __init__(
@@ -141,101 +149,106 @@ class GoogLeNet(nn.Module):
         branch3_kernel: int = 5,
         batch_norm: bool = True,
         width: float = 1.0,
-        stem: str = "imagenet",
+        stem_type: str = "imagenet",
         dropout: float = 0.4,
         dropout_aux: float = 0.7,
     ) -> None:
         super().__init__()
-        check_stem(stem)
-        if transform_input and in_channels != 3:
-            raise ValueError(
-                f"transform_input=True needs 3 input channels (RGB), got in_channels={in_channels}"
-            )
+        check_stem_type(stem_type)
+        check_transform_input(transform_input, in_channels)
         self.in_channels = in_channels
+        self.num_classes = num_classes
         self.aux_logits = aux_logits
         self.transform_input = transform_input
-        self.stem = stem
+        self.stem_type = stem_type
+        c = partial(scaled, width=width)
+        module = partial(Inception, branch3_kernel=branch3_kernel, batch_norm=batch_norm)
+        conv = partial(BasicConv2d, batch_norm=batch_norm)
 
-        def c(channels: int) -> int:
-            return scaled(channels, width)
-
-        def module(name: str, in_ch: int) -> Inception:
-            return Inception(
-                in_ch, *map(c, TABLE_1[name]), branch3_kernel=branch3_kernel, batch_norm=batch_norm
-            )
-
-        if stem == "imagenet":
-            self.conv1 = BasicConv2d(
-                in_channels, c(64), 7, stride=2, padding=3, batch_norm=batch_norm
-            )
+        if stem_type == "imagenet":
+            self.conv1 = conv(in_channels, c(64), 7, stride=2, padding=3)
             self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-            self.conv2 = BasicConv2d(c(64), c(64), 1, batch_norm=batch_norm)
-            self.conv3 = BasicConv2d(c(64), c(192), 3, padding=1, batch_norm=batch_norm)
+            self.conv2 = conv(c(64), c(64), 1)
+            self.conv3 = conv(c(64), c(192), 3, padding=1)
             self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-            self.stem_layers = ("conv1", "maxpool1", "conv2", "conv3", "maxpool2")
         else:
             self.small_stem = SmallStem(in_channels, c(64), c(192), batch_norm=batch_norm)
-            self.stem_layers = ("small_stem",)
 
-        self.inception3a = module("inception3a", c(192))
-        self.inception3b = module("inception3b", self.inception3a.out_channels)
+        self.inception3a = module(c(192), *map(c, TABLE_1["inception3a"]))
+        self.inception3b = module(self.inception3a.out_channels, *map(c, TABLE_1["inception3b"]))
         self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.inception4a = module("inception4a", self.inception3b.out_channels)
-        self.inception4b = module("inception4b", self.inception4a.out_channels)
-        self.inception4c = module("inception4c", self.inception4b.out_channels)
-        self.inception4d = module("inception4d", self.inception4c.out_channels)
-        self.inception4e = module("inception4e", self.inception4d.out_channels)
+        self.inception4a = module(self.inception3b.out_channels, *map(c, TABLE_1["inception4a"]))
+        self.inception4b = module(self.inception4a.out_channels, *map(c, TABLE_1["inception4b"]))
+        self.inception4c = module(self.inception4b.out_channels, *map(c, TABLE_1["inception4c"]))
+        self.inception4d = module(self.inception4c.out_channels, *map(c, TABLE_1["inception4d"]))
+        self.inception4e = module(self.inception4d.out_channels, *map(c, TABLE_1["inception4e"]))
         self.maxpool4 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
-        self.inception5a = module("inception5a", self.inception4e.out_channels)
-        self.inception5b = module("inception5b", self.inception5a.out_channels)
+        self.inception5a = module(self.inception4e.out_channels, *map(c, TABLE_1["inception5a"]))
+        self.inception5b = module(self.inception5a.out_channels, *map(c, TABLE_1["inception5b"]))
+        self.num_features = self.inception5b.out_channels
 
         self.aux1: GoogLeNetAux | None = None
         self.aux2: GoogLeNetAux | None = None
         if aux_logits:
-            aux = {"width": width, "dropout": dropout_aux, "batch_norm": batch_norm}
-            self.aux1 = GoogLeNetAux(self.inception4a.out_channels, num_classes, **aux)
-            self.aux2 = GoogLeNetAux(self.inception4d.out_channels, num_classes, **aux)
+            aux = partial(
+                GoogLeNetAux, num_classes=num_classes, width=width, dropout=dropout_aux,
+                batch_norm=batch_norm,
+            )  # fmt: skip
+            self.aux1 = aux(self.inception4a.out_channels)
+            self.aux2 = aux(self.inception4d.out_channels)
 
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(self.inception5b.out_channels, num_classes)
+        self.fc = new_classifier(self.num_features, num_classes)
         self._init_weights()
 
     @property
     def input_limits(self) -> InputLimits:
         """Return the smallest input sizes this configuration accepts."""
-        return _LIMITS[self.stem]
+        return _LIMITS[self.stem_type]
 
     def forward(self, x: Tensor) -> Tensor | GoogLeNetOutputs:
-        check_input(x, "GoogLeNet", self.in_channels, self.input_limits, self.training)
+        check_input(self, x)
+        with_aux = self.training and self.aux_logits
+        x, aux1, aux2 = self._trunk_and_aux(x, with_aux)
+        x = self.forward_head(x)
+        return GoogLeNetOutputs(x, aux2, aux1) if with_aux else x
+
+    def trunk(self, x: Tensor) -> Tensor:
+        return self._trunk_and_aux(x, with_aux=False)[0]
+
+    def reset_classifier(self, num_classes: int) -> None:
+        super().reset_classifier(num_classes)
+        for aux in (self.aux1, self.aux2):
+            if aux is not None:
+                aux.fc2 = new_classifier(aux.fc1.out_features, num_classes)
+
+    def _trunk_and_aux(
+        self, x: Tensor, with_aux: bool
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         if self.transform_input:
             x = transform_input(x)
-        for name in self.stem_layers:
-            x = getattr(self, name)(x)
+        x = self._stem(x)
         x = self.inception3a(x)
         x = self.inception3b(x)
         x = self.maxpool3(x)
         x = self.inception4a(x)
-        aux1 = self.aux1(x) if self.aux1 is not None and self.training else None
+        aux1 = self.aux1(x) if with_aux and self.aux1 is not None else None
         x = self.inception4b(x)
         x = self.inception4c(x)
         x = self.inception4d(x)
-        aux2 = self.aux2(x) if self.aux2 is not None and self.training else None
+        aux2 = self.aux2(x) if with_aux and self.aux2 is not None else None
         x = self.inception4e(x)
         x = self.maxpool4(x)
         x = self.inception5a(x)
         x = self.inception5b(x)
-        x = torch.flatten(self.avgpool(x), 1)
-        x = self.fc(self.dropout(x))
-        if self.training and self.aux_logits:
-            return GoogLeNetOutputs(x, aux2, aux1)
-        return x
+        return x, aux1, aux2
 
-    def extra_repr(self) -> str:
-        return (
-            f"stem={self.stem!r}, aux_logits={self.aux_logits}, "
-            f"transform_input={self.transform_input}"
-        )
+    def _stem(self, x: Tensor) -> Tensor:
+        if self.stem_type == "small":
+            return self.small_stem(x)
+        x = self.maxpool1(self.conv1(x))
+        return self.maxpool2(self.conv3(self.conv2(x)))
 
     def _init_weights(self) -> None:
         # torchvision's scheme (truncated normal, std 0.01), in torchvision's module order, so that
@@ -296,14 +309,15 @@ def googlenet(
     return model
 
 
-def googlenet_small(**kwargs: Any) -> GoogLeNet:
+def googlenet_small(*, weights: None = None, **kwargs: Any) -> GoogLeNet:
     """Return a small GoogLeNet for 1×28×28 images, 10 classes (width 1/8, 3×3 stem)."""
+    check_no_weights(weights, "googlenet_small")
     config = {
         "num_classes": 10,
         "in_channels": 1,
         "aux_logits": False,
         "width": 0.125,
-        "stem": "small",
+        "stem_type": "small",
         "dropout": 0.2,
     }
     return GoogLeNet(**{**config, **kwargs})

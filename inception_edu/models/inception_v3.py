@@ -6,20 +6,24 @@ follows Google's released model, so that ``InceptionV3`` loads torchvision's sta
 ``strict=True``. Where the paper's figures and the released model differ, the released model wins
 (e.g. the 35×35 block keeps a 5×5 branch next to the two stacked 3×3s of Fig. 5).
 
-=================  ==================  ===============================================
-block              grid                paper
-=================  ==================  ===============================================
-InceptionV3A       35×35               Fig. 5, 5×5 factorised into two 3×3
-InceptionV3B       35×35 → 17×17       Fig. 10, grid reduction with parallel stride 2
-InceptionV3C       17×17               Fig. 6, n×n factorised into 1×n and n×1 (n=7)
-InceptionV3D       17×17 → 8×8         grid reduction
-InceptionV3E       8×8                 Fig. 7, expanded filter bank outputs
-InceptionV3Aux     on 17×17            Sec. 4, auxiliary classifier
-=================  ==================  ===============================================
+=====================  ===============  =============================================  ===========
+block                  grid             paper                                          torchvision
+=====================  ===============  =============================================  ===========
+InceptionV3A           35×35            Fig. 5, 5×5 factorised into two 3×3            InceptionA
+InceptionV3ReductionA  35×35 → 17×17    Fig. 10, grid reduction with parallel stride 2  InceptionB
+InceptionV3B           17×17            Fig. 6, n×n factorised into 1×n and n×1 (n=7)  InceptionC
+InceptionV3ReductionB  17×17 → 8×8      grid reduction                                 InceptionD
+InceptionV3C           8×8              Fig. 7, expanded filter bank outputs           InceptionE
+InceptionV3Aux         on 17×17         Sec. 4, auxiliary classifier                   InceptionAux
+=====================  ===============  =============================================  ===========
+
+The names A/B/C (blocks on the 35×35, 17×17 and 8×8 grids) and Reduction-A/B are the ones the
+Inception-v4 paper gives its own blocks on the same grids; torchvision numbers the five in order.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
@@ -28,8 +32,15 @@ from torchvision.models.inception import InceptionOutputs
 
 from .basic import BasicConv2d, scaled
 from .input_checks import InputLimits, check_input
-from .small_stem import SmallStem, check_stem
-from .torchvision_weights import check_weights_args, load_torchvision_weights, transform_input
+from .network import Network, check_depths, new_classifier
+from .small_stem import SmallStem, check_stem_type
+from .torchvision_weights import (
+    check_no_weights,
+    check_transform_input,
+    check_weights_args,
+    load_torchvision_weights,
+    transform_input,
+)
 
 __all__ = [
     "InceptionOutputs",
@@ -38,8 +49,8 @@ __all__ = [
     "InceptionV3Aux",
     "InceptionV3B",
     "InceptionV3C",
-    "InceptionV3D",
-    "InceptionV3E",
+    "InceptionV3ReductionA",
+    "InceptionV3ReductionB",
     "inception_v3",
     "inception_v3_small",
 ]
@@ -53,11 +64,16 @@ BLOCKS_8 = ("Mixed_7b", "Mixed_7c")
 # Stated per stem and aux setting, proven tight by the tests. ImageNet stem: 75 px leave a 1×1 map
 # after Mixed_7a; the aux head's 5×5 conv needs a 17×17 Mixed_6e map, i.e. 299 px; its BatchNorm
 # sees a 1×1 map below 347 px, the main path's last BatchNorm below 107 px.
+_AUX_CONV = "the auxiliary head's last convolution"
 _LIMITS = {
-    ("imagenet", True): InputLimits(75, 299, 347, "the auxiliary head's last convolution"),
-    ("imagenet", False): InputLimits(75, 75, 107),
-    ("small", True): InputLimits(2, 2, None, "the auxiliary head's last convolution"),
-    ("small", False): InputLimits(2, 2, 10),
+    ("imagenet", True): InputLimits(
+        min_size=75, min_size_train=299, min_size_batch_one=347, batch_one_where=_AUX_CONV
+    ),
+    ("imagenet", False): InputLimits(min_size=75, min_size_train=75, min_size_batch_one=107),
+    ("small", True): InputLimits(
+        min_size=2, min_size_train=2, min_size_batch_one=None, batch_one_where=_AUX_CONV
+    ),
+    ("small", False): InputLimits(min_size=2, min_size_train=2, min_size_batch_one=10),
 }
 
 
@@ -66,9 +82,7 @@ class InceptionV3A(nn.Module):
 
     def __init__(self, in_channels: int, pool_features: int, width: float = 1.0) -> None:
         super().__init__()
-
-        def c(channels: int) -> int:
-            return scaled(channels, width)
+        c = partial(scaled, width=width)
 
         self.branch1x1 = BasicConv2d(in_channels, c(64), 1)
 
@@ -91,7 +105,7 @@ class InceptionV3A(nn.Module):
         return torch.cat([branch1x1, branch5x5, branch3x3dbl, branch_pool], 1)
 
 
-class InceptionV3B(nn.Module):
+class InceptionV3ReductionA(nn.Module):
     """Grid reduction 35×35 → 17×17 (Fig. 10: stride-2 convs beside a pool); returns the concat.
 
     ``padding=1`` pads the stride-2 layers ("same" padding) so that small grids halve exactly.
@@ -99,9 +113,7 @@ class InceptionV3B(nn.Module):
 
     def __init__(self, in_channels: int, width: float = 1.0, padding: int = 0) -> None:
         super().__init__()
-
-        def c(channels: int) -> int:
-            return scaled(channels, width)
+        c = partial(scaled, width=width)
 
         self.branch3x3 = BasicConv2d(in_channels, c(384), 3, stride=2, padding=padding)
 
@@ -118,7 +130,7 @@ class InceptionV3B(nn.Module):
         return torch.cat([branch3x3, branch3x3dbl, self.pool(x)], 1)
 
 
-class InceptionV3C(nn.Module):
+class InceptionV3B(nn.Module):
     """The 17×17 module (Fig. 6: n×n factorised into 1×n and n×1); returns the concat.
 
     ``channels_7x7`` is the width inside the factorised branches; ``n`` the kernel length (the paper
@@ -127,9 +139,7 @@ class InceptionV3C(nn.Module):
 
     def __init__(self, in_channels: int, channels_7x7: int, width: float = 1.0, n: int = 7) -> None:
         super().__init__()
-
-        def c(channels: int) -> int:
-            return scaled(channels, width)
+        c = partial(scaled, width=width)
 
         c7, row, col = c(channels_7x7), ((1, n), (0, n // 2)), ((n, 1), (n // 2, 0))
         self.branch1x1 = BasicConv2d(in_channels, c(192), 1)
@@ -158,14 +168,12 @@ class InceptionV3C(nn.Module):
         return torch.cat([branch1x1, branch7x7, branch7x7dbl, branch_pool], 1)
 
 
-class InceptionV3D(nn.Module):
+class InceptionV3ReductionB(nn.Module):
     """Grid reduction 17×17 → 8×8; returns the stride-2 branches and the pool concatenated."""
 
     def __init__(self, in_channels: int, width: float = 1.0, padding: int = 0) -> None:
         super().__init__()
-
-        def c(channels: int) -> int:
-            return scaled(channels, width)
+        c = partial(scaled, width=width)
 
         self.branch3x3_1 = BasicConv2d(in_channels, c(192), 1)
         self.branch3x3_2 = BasicConv2d(c(192), c(320), 3, stride=2, padding=padding)
@@ -185,14 +193,12 @@ class InceptionV3D(nn.Module):
         return torch.cat([branch3x3, branch7x7x3, self.pool(x)], 1)
 
 
-class InceptionV3E(nn.Module):
+class InceptionV3C(nn.Module):
     """The 8×8 module (Fig. 7: expanded filter bank, 1×3 ‖ 3×1); returns the concat."""
 
     def __init__(self, in_channels: int, width: float = 1.0) -> None:
         super().__init__()
-
-        def c(channels: int) -> int:
-            return scaled(channels, width)
+        c = partial(scaled, width=width)
 
         self.branch1x1 = BasicConv2d(in_channels, c(320), 1)
 
@@ -232,26 +238,26 @@ class InceptionV3Aux(nn.Module):
         self, in_channels: int, num_classes: int, width: float = 1.0, adaptive: bool = False
     ) -> None:
         super().__init__()
+        c = partial(scaled, width=width)
         self.pool = nn.AdaptiveAvgPool2d((5, 5)) if adaptive else nn.AvgPool2d(5, stride=3)
-        self.conv0 = BasicConv2d(in_channels, scaled(128, width), 1)
-        self.conv1 = BasicConv2d(scaled(128, width), scaled(768, width), 5)
+        self.conv0 = BasicConv2d(in_channels, c(128), 1)
+        self.conv1 = BasicConv2d(c(128), c(768), 5)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(scaled(768, width), num_classes)
+        self.fc = new_classifier(c(768), num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(self.conv0(self.pool(x)))
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-class InceptionV3(nn.Module):
+class InceptionV3(Network):
     """Inception-v3 as released; returns logits, or ``InceptionOutputs`` in train mode with aux.
 
     ``depths`` keeps the first 1–3, 1–4 and 1–2 of the released modules on the 35×35, 17×17 and
-    8×8 grids; ``width`` scales every channel count; ``stem="small"`` replaces the ImageNet stem
-    (299 → 35×35) by a light 3×3 stem for 28×28 images (→ 14×14) and pads the grid reductions
-    (14 → 7 → 4).
-    ``transform_input=True`` re-normalises ImageNet-normalised inputs to the [-1, 1] scale Google's
-    weights expect (see ``torchvision_weights``).
+    8×8 grids; ``width`` scales every channel count; ``stem_type="small"`` replaces the ImageNet
+    stem (299 → 35×35) by a light 3×3 stem for 28×28 images (→ 14×14) and pads the grid
+    reductions (14 → 7 → 4). ``transform_input=True`` re-normalises ImageNet-normalised inputs to
+    the [-1, 1] scale Google's weights expect (see ``torchvision_weights``).
     """
 
     def __init__(
@@ -262,31 +268,24 @@ class InceptionV3(nn.Module):
         transform_input: bool = False,
         width: float = 1.0,
         depths: tuple[int, int, int] = (3, 4, 2),
-        stem: str = "imagenet",
+        stem_type: str = "imagenet",
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
-        check_stem(stem)
-        most = (len(BLOCKS_35), len(BLOCKS_17), len(BLOCKS_8))
-        if len(depths) != 3 or not all(1 <= d <= n for d, n in zip(depths, most)):
-            raise ValueError(f"depths must be three numbers from (1, 1, 1) to {most}, got {depths}")
-        if transform_input and in_channels != 3:
-            raise ValueError(
-                f"transform_input=True needs 3 input channels (RGB), got in_channels={in_channels}"
-            )
+        check_stem_type(stem_type)
+        check_depths(depths, (len(BLOCKS_35), len(BLOCKS_17), len(BLOCKS_8)), "InceptionV3")
+        check_transform_input(transform_input, in_channels)
         self.in_channels = in_channels
+        self.num_classes = num_classes
         self.aux_logits = aux_logits
         self.transform_input = transform_input
-        self.stem = stem
-        small = stem == "small"
+        self.stem_type = stem_type
+        small = stem_type == "small"
         pad = 1 if small else 0  # "same"-padded reductions halve the small 14×14 grid exactly
-
-        def c(channels: int) -> int:
-            return scaled(channels, width)
+        c = partial(scaled, width=width)
 
         if small:
             self.small_stem = SmallStem(in_channels, c(64), c(192))
-            self.stem_layers: tuple[str, ...] = ("small_stem",)
         else:
             self.Conv2d_1a_3x3 = BasicConv2d(in_channels, c(32), 3, stride=2)
             self.Conv2d_2a_3x3 = BasicConv2d(c(32), c(32), 3)
@@ -295,68 +294,77 @@ class InceptionV3(nn.Module):
             self.Conv2d_3b_1x1 = BasicConv2d(c(64), c(80), 1)
             self.Conv2d_4a_3x3 = BasicConv2d(c(80), c(192), 3)
             self.maxpool2 = nn.MaxPool2d(3, stride=2)
-            self.stem_layers = (
-                "Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1",
-                "Conv2d_3b_1x1", "Conv2d_4a_3x3", "maxpool2",
-            )  # fmt: skip
 
-        # Modules are registered under torchvision's names (Mixed_5b, …) in torchvision's order.
+        # The paper's Table 1 reads "3× Inception (Fig. 5), 5× Inception (Fig. 6), 2× Inception
+        # (Fig. 7)": one loop per row, registering each module under torchvision's name (Mixed_5b,
+        # …) in torchvision's order, so that its state dict loads with strict=True.
         channels = c(192)
         self.blocks_35 = tuple(name for name, _ in BLOCKS_35[: depths[0]])
         for name, pool_features in BLOCKS_35[: depths[0]]:
-            setattr(self, name, InceptionV3A(channels, pool_features, width))
-            channels = getattr(self, name).out_channels
-        self.Mixed_6a = InceptionV3B(channels, width=width, padding=pad)
+            self.add_module(name, InceptionV3A(channels, pool_features, width))
+            channels = self.get_submodule(name).out_channels
+        self.Mixed_6a = InceptionV3ReductionA(channels, width=width, padding=pad)
         channels = self.Mixed_6a.out_channels
         self.blocks_17 = tuple(name for name, _ in BLOCKS_17[: depths[1]])
         for name, channels_7x7 in BLOCKS_17[: depths[1]]:
-            setattr(self, name, InceptionV3C(channels, channels_7x7, width))
-            channels = getattr(self, name).out_channels
+            self.add_module(name, InceptionV3B(channels, channels_7x7, width))
+            channels = self.get_submodule(name).out_channels
         self.AuxLogits: InceptionV3Aux | None = None
         if aux_logits:
             self.AuxLogits = InceptionV3Aux(channels, num_classes, width, adaptive=small)
-        self.Mixed_7a = InceptionV3D(channels, width=width, padding=pad)
+        self.Mixed_7a = InceptionV3ReductionB(channels, width=width, padding=pad)
         channels = self.Mixed_7a.out_channels
         self.blocks_8 = BLOCKS_8[: depths[2]]
         for name in self.blocks_8:
-            setattr(self, name, InceptionV3E(channels, width=width))
-            channels = getattr(self, name).out_channels
+            self.add_module(name, InceptionV3C(channels, width=width))
+            channels = self.get_submodule(name).out_channels
+        self.num_features = channels
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(channels, num_classes)
+        self.fc = new_classifier(channels, num_classes)
         self._init_weights()
 
     @property
     def input_limits(self) -> InputLimits:
         """Return the smallest input sizes this configuration accepts."""
-        return _LIMITS[(self.stem, self.AuxLogits is not None)]
+        return _LIMITS[(self.stem_type, self.AuxLogits is not None)]
 
     def forward(self, x: Tensor) -> Tensor | InceptionOutputs:
-        check_input(x, "InceptionV3", self.in_channels, self.input_limits, self.training)
+        check_input(self, x)
+        with_aux = self.training and self.aux_logits
+        x, aux = self._trunk_and_aux(x, with_aux)
+        x = self.forward_head(x)
+        return InceptionOutputs(x, aux) if with_aux else x
+
+    def trunk(self, x: Tensor) -> Tensor:
+        return self._trunk_and_aux(x, with_aux=False)[0]
+
+    def reset_classifier(self, num_classes: int) -> None:
+        super().reset_classifier(num_classes)
+        if self.AuxLogits is not None:
+            self.AuxLogits.fc = new_classifier(self.AuxLogits.conv1.out_channels, num_classes)
+
+    def _trunk_and_aux(self, x: Tensor, with_aux: bool) -> tuple[Tensor, Tensor | None]:
         if self.transform_input:
             x = transform_input(x)
-        for name in self.stem_layers:
-            x = getattr(self, name)(x)
+        x = self._stem(x)
         for name in self.blocks_35:  # Mixed_5b, Mixed_5c, Mixed_5d: 35×35 (Fig. 5)
-            x = getattr(self, name)(x)
+            x = self.get_submodule(name)(x)
         x = self.Mixed_6a(x)  # 35×35 → 17×17
         for name in self.blocks_17:  # Mixed_6b … Mixed_6e: 17×17 (Fig. 6)
-            x = getattr(self, name)(x)
-        aux = self.AuxLogits(x) if self.AuxLogits is not None and self.training else None
+            x = self.get_submodule(name)(x)
+        aux = self.AuxLogits(x) if with_aux and self.AuxLogits is not None else None
         x = self.Mixed_7a(x)  # 17×17 → 8×8
         for name in self.blocks_8:  # Mixed_7b, Mixed_7c: 8×8 (Fig. 7)
-            x = getattr(self, name)(x)
-        x = self.dropout(self.avgpool(x))
-        x = self.fc(torch.flatten(x, 1))
-        if self.training and self.aux_logits:
-            return InceptionOutputs(x, aux)
-        return x
+            x = self.get_submodule(name)(x)
+        return x, aux
 
-    def extra_repr(self) -> str:
-        return (
-            f"stem={self.stem!r}, aux_logits={self.aux_logits}, "
-            f"transform_input={self.transform_input}"
-        )
+    def _stem(self, x: Tensor) -> Tensor:
+        if self.stem_type == "small":
+            return self.small_stem(x)
+        x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
+        x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(self.maxpool1(x)))
+        return self.maxpool2(x)
 
     def _init_weights(self) -> None:
         # torchvision's scheme (truncated normal, std 0.1; 0.001 for the aux classifier), in
@@ -401,15 +409,16 @@ def inception_v3(
     return model
 
 
-def inception_v3_small(**kwargs: Any) -> InceptionV3:
+def inception_v3_small(*, weights: None = None, **kwargs: Any) -> InceptionV3:
     """Return a small Inception-v3 for 1×28×28 images, 10 classes (fewer, narrower modules)."""
+    check_no_weights(weights, "inception_v3_small")
     config = {
         "num_classes": 10,
         "in_channels": 1,
         "aux_logits": False,
         "width": 0.125,
         "depths": (1, 2, 1),
-        "stem": "small",
+        "stem_type": "small",
         "dropout": 0.2,
     }
     return InceptionV3(**{**config, **kwargs})

@@ -11,14 +11,17 @@ k, l, m, n per network in Table 1 (``REDUCTION_A``).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from .basic import BasicConv2d, scaled
-from .input_checks import InputLimits, check_input
-from .small_stem import SmallStem, check_stem
+from .input_checks import IMAGENET_299_LIMITS, InputLimits
+from .network import Network, check_depths, new_classifier
+from .small_stem import SmallStem, check_stem_type
+from .torchvision_weights import check_no_weights
 
 __all__ = [
     "REDUCTION_A",
@@ -28,7 +31,7 @@ __all__ = [
     "InceptionV4C",
     "InceptionV4Stem",
     "ReductionA",
-    "ReductionB",
+    "InceptionV4ReductionB",
     "inception_v4",
     "inception_v4_small",
 ]
@@ -38,13 +41,6 @@ REDUCTION_A: dict[str, tuple[int, int, int, int]] = {
     "inception_v4": (192, 224, 256, 384),
     "inception_resnet_v1": (192, 192, 256, 384),
     "inception_resnet_v2": (256, 256, 384, 384),
-}
-
-# Stated per stem and proven tight by the tests: 75 px leave a 1×1 map after Reduction-B; a batch
-# of one in train mode needs a 2×2 map there, i.e. 107 px.
-_LIMITS = {
-    "imagenet": InputLimits(min_size=75, min_size_train=75, min_size_batch_one=107),
-    "small": InputLimits(min_size=2, min_size_train=2, min_size_batch_one=10),
 }
 
 
@@ -58,9 +54,10 @@ class _Mixed3a(nn.Module):
 
     def __init__(self, in_channels: int, width: float = 1.0) -> None:
         super().__init__()
+        c = partial(scaled, width=width)
         self.maxpool = nn.MaxPool2d(3, stride=2)
-        self.conv = BasicConv2d(in_channels, scaled(96, width), 3, stride=2)
-        self.out_channels = in_channels + scaled(96, width)
+        self.conv = BasicConv2d(in_channels, c(96), 3, stride=2)
+        self.out_channels = in_channels + c(96)
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.cat([self.maxpool(x), self.conv(x)], 1)
@@ -71,9 +68,7 @@ class _Mixed4a(nn.Module):
 
     def __init__(self, in_channels: int, width: float = 1.0) -> None:
         super().__init__()
-
-        def c(channels: int) -> int:
-            return scaled(channels, width)
+        c = partial(scaled, width=width)
 
         self.branch0 = nn.Sequential(
             BasicConv2d(in_channels, c(64), 1), BasicConv2d(c(64), c(96), 3)
@@ -95,9 +90,10 @@ class _Mixed5a(nn.Module):
 
     def __init__(self, in_channels: int, width: float = 1.0) -> None:
         super().__init__()
-        self.conv = BasicConv2d(in_channels, scaled(192, width), 3, stride=2)
+        c = partial(scaled, width=width)
+        self.conv = BasicConv2d(in_channels, c(192), 3, stride=2)
         self.maxpool = nn.MaxPool2d(3, stride=2)
-        self.out_channels = scaled(192, width) + in_channels
+        self.out_channels = c(192) + in_channels
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.cat([self.conv(x), self.maxpool(x)], 1)
@@ -107,14 +103,14 @@ class InceptionV4Stem(nn.Sequential):
     """The Inception-v4 stem (Fig. 3); returns 35×35×384 from 299×299×3."""
 
     def __init__(self, in_channels: int = 3, width: float = 1.0) -> None:
-        c32, c64 = scaled(32, width), scaled(64, width)
+        c = partial(scaled, width=width)
         # Built in forward order: the random initialisation then matches timm's for the same seed.
         layers: list[nn.Module] = [
-            BasicConv2d(in_channels, c32, 3, stride=2),
-            BasicConv2d(c32, c32, 3),
-            BasicConv2d(c32, c64, 3, padding=1),
+            BasicConv2d(in_channels, c(32), 3, stride=2),
+            BasicConv2d(c(32), c(32), 3),
+            BasicConv2d(c(32), c(64), 3, padding=1),
         ]
-        layers.append(_Mixed3a(c64, width))
+        layers.append(_Mixed3a(c(64), width))
         layers.append(_Mixed4a(layers[-1].out_channels, width))
         layers.append(_Mixed5a(layers[-1].out_channels, width))
         super().__init__(*layers)
@@ -126,9 +122,7 @@ class InceptionV4A(nn.Module):
 
     def __init__(self, in_channels: int = 384, width: float = 1.0) -> None:
         super().__init__()
-
-        def c(channels: int) -> int:
-            return scaled(channels, width)
+        c = partial(scaled, width=width)
 
         self.branch0 = BasicConv2d(in_channels, c(96), 1)
         self.branch1 = nn.Sequential(
@@ -156,7 +150,7 @@ class ReductionA(nn.Module):
         self, in_channels: int, k: int, l: int, m: int, n: int, width: float = 1.0, padding: int = 0
     ) -> None:
         super().__init__()
-        k, l, m, n = (scaled(ch, width) for ch in (k, l, m, n))
+        k, l, m, n = map(partial(scaled, width=width), (k, l, m, n))
         self.branch0 = BasicConv2d(in_channels, n, 3, stride=2, padding=padding)
         self.branch1 = nn.Sequential(
             BasicConv2d(in_channels, k, 1),
@@ -175,9 +169,7 @@ class InceptionV4B(nn.Module):
 
     def __init__(self, in_channels: int = 1024, width: float = 1.0) -> None:
         super().__init__()
-
-        def c(channels: int) -> int:
-            return scaled(channels, width)
+        c = partial(scaled, width=width)
 
         self.branch0 = BasicConv2d(in_channels, c(384), 1)
         self.branch1 = nn.Sequential(
@@ -199,14 +191,12 @@ class InceptionV4B(nn.Module):
         return torch.cat([self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)], 1)
 
 
-class ReductionB(nn.Module):
+class InceptionV4ReductionB(nn.Module):
     """Reduction-B of Inception-v4, 17×17 → 8×8 (Fig. 8); returns the concatenation."""
 
     def __init__(self, in_channels: int = 1024, width: float = 1.0, padding: int = 0) -> None:
         super().__init__()
-
-        def c(channels: int) -> int:
-            return scaled(channels, width)
+        c = partial(scaled, width=width)
 
         self.branch0 = nn.Sequential(
             BasicConv2d(in_channels, c(192), 1),
@@ -230,9 +220,7 @@ class InceptionV4C(nn.Module):
 
     def __init__(self, in_channels: int = 1536, width: float = 1.0) -> None:
         super().__init__()
-
-        def c(channels: int) -> int:
-            return scaled(channels, width)
+        c = partial(scaled, width=width)
 
         self.branch0 = BasicConv2d(in_channels, c(256), 1)
 
@@ -257,13 +245,15 @@ class InceptionV4C(nn.Module):
         return torch.cat([self.branch0(x), x1, x2, self.branch3(x)], 1)
 
 
-class InceptionV4(nn.Module):
+class InceptionV4(Network):
     """Inception-v4 (Fig. 9): stem, 4× A, Reduction-A, 7× B, Reduction-B, 3× C; returns logits.
 
     ``depths`` sets the number of A, B and C blocks; ``width`` scales every channel count;
-    ``stem="small"`` replaces the stem (299 → 35×35) by a light 3×3 stem for 28×28 images (→ 14×14)
-    and pads the reductions (14 → 7 → 4).
+    ``stem_type="small"`` replaces the stem (299 → 35×35) by a light 3×3 stem for 28×28 images
+    (→ 14×14) and pads the reductions (14 → 7 → 4).
     """
+
+    head_layers = ("global_pool", "head_drop", "last_linear")  # timm's names
 
     def __init__(
         self,
@@ -271,34 +261,34 @@ class InceptionV4(nn.Module):
         in_channels: int = 3,
         width: float = 1.0,
         depths: tuple[int, int, int] = (4, 7, 3),
-        stem: str = "imagenet",
+        stem_type: str = "imagenet",
         dropout: float = 0.2,
     ) -> None:
         super().__init__()
-        check_stem(stem)
+        check_stem_type(stem_type)
+        n_a, n_b, n_c = check_depths(depths, None, "InceptionV4")
         self.in_channels = in_channels
-        self.stem = stem
-        pad = 1 if stem == "small" else 0
-        if stem == "small":
-            first: list[nn.Module] = [SmallStem(in_channels, scaled(64, width), scaled(384, width))]
-            channels = first[0].out_channels
+        self.num_classes = num_classes
+        self.stem_type = stem_type
+        pad = 1 if stem_type == "small" else 0
+        c = partial(scaled, width=width)
+        if stem_type == "small":
+            layers: list[nn.Module] = [SmallStem(in_channels, c(64), c(384))]
         else:
             # The stem's six parts go straight into ``features`` (not nested) to keep timm's names.
-            imagenet_stem = InceptionV4Stem(in_channels, width)
-            first, channels = list(imagenet_stem), imagenet_stem.out_channels
-
-        layers = first
-        for _ in range(depths[0]):
+            layers = list(InceptionV4Stem(in_channels, width))
+        channels = layers[-1].out_channels
+        for _ in range(n_a):
             layers.append(InceptionV4A(channels, width))
             channels = layers[-1].out_channels
         layers.append(ReductionA(channels, *REDUCTION_A["inception_v4"], width=width, padding=pad))
         channels = layers[-1].out_channels
-        for _ in range(depths[1]):
+        for _ in range(n_b):
             layers.append(InceptionV4B(channels, width))
             channels = layers[-1].out_channels
-        layers.append(ReductionB(channels, width, padding=pad))
+        layers.append(InceptionV4ReductionB(channels, width, padding=pad))
         channels = layers[-1].out_channels
-        for _ in range(depths[2]):
+        for _ in range(n_c):
             layers.append(InceptionV4C(channels, width))
             channels = layers[-1].out_channels
         self.features = nn.Sequential(*layers)
@@ -306,36 +296,32 @@ class InceptionV4(nn.Module):
 
         self.global_pool = nn.AdaptiveAvgPool2d((1, 1))
         self.head_drop = nn.Dropout(dropout)
-        self.last_linear = nn.Linear(channels, num_classes)
+        self.last_linear = new_classifier(channels, num_classes)
         # Weights keep PyTorch's default initialisation, as timm's; same seed, same weights.
 
     @property
     def input_limits(self) -> InputLimits:
         """Return the smallest input sizes this configuration accepts."""
-        return _LIMITS[self.stem]
+        return IMAGENET_299_LIMITS[self.stem_type]
 
-    def forward(self, x: Tensor) -> Tensor:
-        check_input(x, "InceptionV4", self.in_channels, self.input_limits, self.training)
-        x = self.features(x)
-        x = torch.flatten(self.global_pool(x), 1)
-        return self.last_linear(self.head_drop(x))
-
-    def extra_repr(self) -> str:
-        return f"stem={self.stem!r}"
+    def trunk(self, x: Tensor) -> Tensor:
+        return self.features(x)
 
 
-def inception_v4(**kwargs: Any) -> InceptionV4:
+def inception_v4(*, weights: None = None, **kwargs: Any) -> InceptionV4:
     """Return Inception-v4 for 3×299×299 images; keyword arguments go to ``InceptionV4``."""
+    check_no_weights(weights, "inception_v4")
     return InceptionV4(**kwargs)
 
 
-def inception_v4_small(**kwargs: Any) -> InceptionV4:
+def inception_v4_small(*, weights: None = None, **kwargs: Any) -> InceptionV4:
     """Return a small Inception-v4 for 1×28×28 images, 10 classes (fewer, narrower blocks)."""
+    check_no_weights(weights, "inception_v4_small")
     config = {
         "num_classes": 10,
         "in_channels": 1,
         "width": 0.125,
         "depths": (1, 2, 1),
-        "stem": "small",
+        "stem_type": "small",
     }
     return InceptionV4(**{**config, **kwargs})

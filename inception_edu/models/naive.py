@@ -15,7 +15,9 @@ import torch
 from torch import Tensor, nn
 
 from .basic import BasicConv2d
-from .input_checks import InputLimits, check_input
+from .input_checks import InputLimits
+from .network import Network, new_classifier
+from .torchvision_weights import check_no_weights
 
 __all__ = ["NaiveInception", "NaiveInceptionNet", "naive_small"]
 
@@ -40,7 +42,7 @@ class NaiveInception(nn.Module):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
 
-class NaiveInceptionNet(nn.Module):
+class NaiveInceptionNet(Network):
     """3×3 stem, then one naive module per grid (14×14, 7×7 for 28×28 images); returns logits.
 
     ``blocks`` lists (ch1x1, ch3x3, ch5x5) per module; a 2×2 max-pool precedes each module.
@@ -56,6 +58,7 @@ class NaiveInceptionNet(nn.Module):
     ) -> None:
         super().__init__()
         self.in_channels = in_channels
+        self.num_classes = num_classes
         self.stem = BasicConv2d(in_channels, stem_channels, 3, padding=1)
         layers: list[nn.Module] = []
         channels = stem_channels
@@ -63,21 +66,21 @@ class NaiveInceptionNet(nn.Module):
             layers += [nn.MaxPool2d(2, stride=2), NaiveInception(channels, *widths)]
             channels = layers[-1].out_channels
         self.blocks = nn.Sequential(*layers)
+        self.num_features = channels
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(channels, num_classes)
+        self.fc = new_classifier(channels, num_classes)
 
     @property
     def input_limits(self) -> InputLimits:
         """Return the smallest input sizes this network accepts (for the default two blocks)."""
         return _LIMITS
 
-    def forward(self, x: Tensor) -> Tensor:
-        check_input(x, "NaiveInceptionNet", self.in_channels, self.input_limits, self.training)
-        x = self.blocks(self.stem(x))
-        return self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
+    def trunk(self, x: Tensor) -> Tensor:
+        return self.blocks(self.stem(x))
 
 
-def naive_small(**kwargs: Any) -> NaiveInceptionNet:
+def naive_small(*, weights: None = None, **kwargs: Any) -> NaiveInceptionNet:
     """Return the naive multi-branch network for 1×28×28 images and 10 classes."""
+    check_no_weights(weights, "naive_small")
     return NaiveInceptionNet(**kwargs)

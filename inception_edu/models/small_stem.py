@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from .basic import BasicConv2d
 
-__all__ = ["STEMS", "SmallStem", "check_stem"]
+__all__ = ["STEM_TYPES", "SmallStem", "check_stem_type"]
 
 
 class SmallStem(nn.Module):
@@ -30,11 +30,14 @@ class SmallStem(nn.Module):
         return self.conv2(self.pool(self.conv1(x)))
 
 
-#: Accepted values of the networks' ``stem`` argument.
-STEMS = ("imagenet", "small")
+#: Accepted values of the networks' ``stem_type`` argument.
+STEM_TYPES = ("imagenet", "small")
 
 
-def check_stem(stem: str) -> None:
-    """Raise a ValueError listing the valid stems if ``stem`` is not one of them; else None."""
-    if stem not in STEMS:
-        raise ValueError(f"unknown stem {stem!r}; valid stems are {', '.join(map(repr, STEMS))}")
+def check_stem_type(stem_type: str) -> None:
+    """Raise a ValueError listing the valid stem types if ``stem_type`` is not one; else None."""
+    if stem_type not in STEM_TYPES:
+        raise ValueError(
+            f"unknown stem_type {stem_type!r}; valid stem types are "
+            f"{', '.join(map(repr, STEM_TYPES))}"
+        )

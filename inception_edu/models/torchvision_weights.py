@@ -18,7 +18,10 @@ from torch import Tensor, nn
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "MODELS_WITH_WEIGHTS",
     "WEIGHT_NAMES",
+    "check_no_weights",
+    "check_transform_input",
     "check_weights_args",
     "load_torchvision_weights",
     "transform_input",
@@ -28,6 +31,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Accepted values of the ``weights`` argument of ``googlenet`` and ``inception_v3``.
 WEIGHT_NAMES = (None, "torchvision")
+#: The ``create_model`` names that have pretrained weights (``weights="torchvision"``).
+MODELS_WITH_WEIGHTS = ("googlenet", "inception_v3")
 
 
 def transform_input(x: Tensor) -> Tensor:
@@ -73,7 +78,7 @@ def check_weights_args(weights: str | None, kwargs: dict[str, Any], arch: str) -
         ("num_classes", 1000),
         ("in_channels", 3),
         ("width", 1.0),
-        ("stem", "imagenet"),
+        ("stem_type", "imagenet"),
         ("batch_norm", True),
     )
     for name, needed in needs:
@@ -82,3 +87,23 @@ def check_weights_args(weights: str | None, kwargs: dict[str, Any], arch: str) -
                 f"torchvision's {arch} weights need {name}={needed!r}, got {kwargs[name]!r}; load "
                 "them with the defaults and replace the classifier afterwards for other classes"
             )
+
+
+def check_no_weights(weights: object, arch: str) -> None:
+    """Raise a ValueError naming the models that have weights if ``weights`` is set; else None."""
+    if weights is not None:
+        raise ValueError(
+            f"{arch} has no pretrained weights here (got weights={weights!r}); build it with "
+            f"weights=None and train it. Pretrained weights exist for: "
+            f"{', '.join(MODELS_WITH_WEIGHTS)} (weights='torchvision'), and timm offers "
+            "ImageNet weights for inception_v4 and inception_resnet_v2 whose state dicts load "
+            "into these models with strict=True."
+        )
+
+
+def check_transform_input(transform_input: bool, in_channels: int) -> None:
+    """Raise a ValueError if ``transform_input`` is asked for a network that is not RGB."""
+    if transform_input and in_channels != 3:
+        raise ValueError(
+            f"transform_input=True needs 3 input channels (RGB), got in_channels={in_channels}"
+        )
