@@ -275,7 +275,9 @@ def activation_explorer(
         )
     activations = capture(model, image)
     model_info = _ModelInfo(model, shape, activations)
-    targets = model_info.layers + [b for layer in model_info.layers for b in model_info.branch_options(layer)[1:]]
+    targets = model_info.layers + [
+        b for layer in model_info.layers for b in model_info.branch_options(layer)[1:]
+    ]
     means = channel_means(model, dataset, targets, limit) if dataset is not None else {}
     layer = model_info.default_layer
 
