@@ -23,7 +23,7 @@ from torchvision.models.googlenet import GoogLeNetOutputs
 from .basic import BasicConv2d, scaled
 from .input_checks import InputLimits, check_input
 from .network import Network, new_classifier
-from .small_stem import SmallStem, check_stem_type
+from .small_stem import SMALL_CONFIG, SmallStem, check_stem_type
 from .torchvision_weights import (
     check_no_weights,
     check_transform_input,
@@ -312,12 +312,4 @@ def googlenet(
 def googlenet_small(*, weights: None = None, **kwargs: Any) -> GoogLeNet:
     """Return a small GoogLeNet for 1×28×28 images, 10 classes (width 1/8, 3×3 stem)."""
     check_no_weights(weights, "googlenet_small")
-    config = {
-        "num_classes": 10,
-        "in_channels": 1,
-        "aux_logits": False,
-        "width": 0.125,
-        "stem_type": "small",
-        "dropout": 0.2,
-    }
-    return GoogLeNet(**{**config, **kwargs})
+    return GoogLeNet(**{**SMALL_CONFIG, "aux_logits": False, "dropout": 0.2, **kwargs})

@@ -30,7 +30,7 @@ from .basic import BasicConv2d, scaled
 from .inception_v4 import REDUCTION_A, ReductionA
 from .input_checks import IMAGENET_299_LIMITS, InputLimits
 from .network import Network, check_depths, new_classifier
-from .small_stem import SmallStem, check_stem_type
+from .small_stem import SMALL_CONFIG, SmallStem, check_stem_type
 from .torchvision_weights import check_no_weights
 
 __all__ = [
@@ -411,14 +411,7 @@ def inception_resnet_v1(*, weights: None = None, **kwargs: Any) -> InceptionResN
 def inception_resnet_v1_small(*, weights: None = None, **kwargs: Any) -> InceptionResNetV1:
     """Return a small Inception-ResNet-v1 for 1×28×28 images, 10 classes."""
     check_no_weights(weights, "inception_resnet_v1_small")
-    config = {
-        "num_classes": 10,
-        "in_channels": 1,
-        "width": 0.125,
-        "depths": (1, 2, 1),
-        "stem_type": "small",
-    }
-    return InceptionResNetV1(**{**config, **kwargs})
+    return InceptionResNetV1(**{**SMALL_CONFIG, "depths": (1, 2, 1), **kwargs})
 
 
 def inception_resnet_v2(*, weights: None = None, **kwargs: Any) -> InceptionResNetV2:
@@ -430,11 +423,4 @@ def inception_resnet_v2(*, weights: None = None, **kwargs: Any) -> InceptionResN
 def inception_resnet_v2_small(*, weights: None = None, **kwargs: Any) -> InceptionResNetV2:
     """Return a small Inception-ResNet-v2 for 1×28×28 images, 10 classes."""
     check_no_weights(weights, "inception_resnet_v2_small")
-    config = {
-        "num_classes": 10,
-        "in_channels": 1,
-        "width": 0.125,
-        "depths": (1, 2, 1),
-        "stem_type": "small",
-    }
-    return InceptionResNetV2(**{**config, **kwargs})
+    return InceptionResNetV2(**{**SMALL_CONFIG, "depths": (1, 2, 1), **kwargs})

@@ -33,7 +33,7 @@ from torchvision.models.inception import InceptionOutputs
 from .basic import BasicConv2d, scaled
 from .input_checks import InputLimits, check_input
 from .network import Network, check_depths, new_classifier
-from .small_stem import SmallStem, check_stem_type
+from .small_stem import SMALL_CONFIG, SmallStem, check_stem_type
 from .torchvision_weights import (
     check_no_weights,
     check_transform_input,
@@ -412,13 +412,6 @@ def inception_v3(
 def inception_v3_small(*, weights: None = None, **kwargs: Any) -> InceptionV3:
     """Return a small Inception-v3 for 1×28×28 images, 10 classes (fewer, narrower modules)."""
     check_no_weights(weights, "inception_v3_small")
-    config = {
-        "num_classes": 10,
-        "in_channels": 1,
-        "aux_logits": False,
-        "width": 0.125,
-        "depths": (1, 2, 1),
-        "stem_type": "small",
-        "dropout": 0.2,
-    }
-    return InceptionV3(**{**config, **kwargs})
+    return InceptionV3(
+        **{**SMALL_CONFIG, "aux_logits": False, "depths": (1, 2, 1), "dropout": 0.2, **kwargs}
+    )

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from .basic import BasicConv2d, scaled
 from .input_checks import IMAGENET_299_LIMITS, InputLimits
 from .network import Network, check_depths, new_classifier
-from .small_stem import SmallStem, check_stem_type
+from .small_stem import SMALL_CONFIG, SmallStem, check_stem_type
 from .torchvision_weights import check_no_weights
 
 __all__ = [
@@ -317,11 +317,4 @@ def inception_v4(*, weights: None = None, **kwargs: Any) -> InceptionV4:
 def inception_v4_small(*, weights: None = None, **kwargs: Any) -> InceptionV4:
     """Return a small Inception-v4 for 1×28×28 images, 10 classes (fewer, narrower blocks)."""
     check_no_weights(weights, "inception_v4_small")
-    config = {
-        "num_classes": 10,
-        "in_channels": 1,
-        "width": 0.125,
-        "depths": (1, 2, 1),
-        "stem_type": "small",
-    }
-    return InceptionV4(**{**config, **kwargs})
+    return InceptionV4(**{**SMALL_CONFIG, "depths": (1, 2, 1), **kwargs})

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from .basic import BasicConv2d
 
-__all__ = ["STEM_TYPES", "SmallStem", "check_stem_type"]
+__all__ = ["SMALL_CONFIG", "STEM_TYPES", "SmallStem", "check_stem_type"]
 
 
 class SmallStem(nn.Module):
@@ -29,6 +29,10 @@ class SmallStem(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.conv2(self.pool(self.conv1(x)))
 
+
+#: What every small configuration (1×28×28 images, 10 classes, channel counts ⅛ of the paper's,
+#: rounded by ``scaled``) shares; each network's ``*_small`` adds its own depths or dropout.
+SMALL_CONFIG = {"num_classes": 10, "in_channels": 1, "width": 0.125, "stem_type": "small"}
 
 #: Accepted values of the networks' ``stem_type`` argument.
 STEM_TYPES = ("imagenet", "small")
