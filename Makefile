@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Notebook kernels must start from this environment's Python.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test bench lint clean
+.PHONY: lab test bench lint clean experiments test-browser test-colab-stack
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
@@ -21,6 +21,38 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_forward.py
 	$(BIN)/python benchmarks/bench_widgets.py
 	$(BIN)/python benchmarks/bench_time_to_accuracy.py
+
+# Re-record every experiment's seeds in data/results/ (about an hour on a 2-core CPU).
+experiments: $(STAMP)
+	$(BIN)/python -m inception_edu.experiments run-all
+
+# Notebook 07 in a real browser: JupyterLab from .venv, headless Chromium (Debian's `chromium`)
+# driven by Playwright's Python package; every control of every explorer is moved and timed.
+# Without Chromium or Playwright the test is skipped and says what is missing.
+test-browser: $(STAMP)
+	$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet playwright \
+		|| echo "Playwright could not be installed: the browser test will be skipped."
+	$(BIN)/ruff check browser
+	$(BIN)/python -m pytest -s -rs browser
+
+# Colab's widget stack beside ours: ipywidgets 7.7.1 with its widgetsnbextension 3.6, notebook 6.5,
+# ipykernel 6.17 and IPython 7.34 (Colab's published list), torch and torchvision as new as this
+# machine offers. The unit tests and notebook 07 run in it. It is a second venv of about 6 GB.
+COLAB_VENV := .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
+COLAB_PINS := ipywidgets==7.7.1 'widgetsnbextension==3.6.*' 'notebook==6.5.*' 'ipykernel==6.17.*' \
+	'ipython==7.34.*' torch==2.14.1 torchvision==0.29.1
+
+test-colab-stack: $(COLAB_STAMP)
+	PATH="$(CURDIR)/$(COLAB_VENV)/bin:$$PATH" $(COLAB_VENV)/bin/python -m pytest --nbval \
+		tests $(wildcard notebooks/07_looking_inside.ipynb)
+
+$(COLAB_STAMP): pyproject.toml
+	test -x $(COLAB_VENV)/bin/python || $(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLAB_VENV)/bin/python -m pip install --quiet -e '.[test]' $(COLAB_PINS)
+	$(COLAB_VENV)/bin/python -c 'import ipywidgets as w; assert w.__version__ == "7.7.1", w.__version__'
+	touch $(COLAB_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check inception_edu tests benchmarks scripts
