@@ -4,10 +4,12 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from inception_edu.calibration import (
     confidence_and_correct,
     expected_calibration_error,
+    fit_temperature,
     reliability_bins,
 )
 
@@ -74,3 +76,41 @@ def test_confidence_and_correct():
         confidence, torch.tensor([1 / (1 + math.exp(-2)), 0.5, 1 / (1 + math.exp(-3))])
     )
     assert correct.tolist() == [True, False, False]  # a tie picks the first class
+
+
+def planted(temperature, n=20_000, k=5, seed=0):
+    """Logits, and labels drawn from softmax(logits / temperature): the best T is `temperature`."""
+    rng = torch.Generator().manual_seed(seed)
+    logits = 3 * torch.randn(n, k, generator=rng)
+    labels = torch.multinomial((logits / temperature).softmax(1), 1, generator=rng).squeeze(1)
+    return logits, labels
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.5])
+def test_fit_temperature_recovers_the_temperature_the_labels_were_drawn_with(temperature):
+    logits, labels = planted(temperature)
+    assert fit_temperature(logits, labels) == pytest.approx(temperature, rel=0.06)
+
+
+def test_fit_temperature_is_the_minimum_of_the_loss_and_scales_with_the_logits():
+    logits, labels = planted(2.0, n=3000)
+    best = fit_temperature(logits, labels)
+
+    def loss(t):
+        return F.cross_entropy(logits.double() / t, labels).item()
+
+    assert all(loss(best) < loss(best * f) for f in (0.9, 0.99, 1.01, 1.1))
+    assert fit_temperature(4 * logits, labels) == pytest.approx(4 * best, rel=1e-9)
+    assert fit_temperature(logits.half(), labels) == pytest.approx(best, rel=1e-2)
+
+
+def test_fit_temperature_refuses_what_has_no_minimum_inside_its_bounds():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 1.0]])
+    with pytest.raises(ValueError, match="keeps falling below T = 0.01"):
+        fit_temperature(logits, torch.tensor([0, 1, 0]))  # right on every example
+    with pytest.raises(ValueError, match="above 100"):
+        fit_temperature(logits, torch.tensor([1, 0, 1]))  # wrong on every example
+    with pytest.raises(ValueError, match="N×K and targets N"):
+        fit_temperature(logits, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="bounds"):
+        fit_temperature(logits, torch.tensor([0, 1, 1]), bounds=(2.0, 1.0))
