@@ -33,7 +33,10 @@ if "google.colab" in sys.modules:
 
     importlib.invalidate_caches()
 import inception_edu
+import matplotlib
 
+# 80 dpi: a figure up to 12.5 inches wide fits a notebook column (1000 px), stored and on screen.
+matplotlib.rcParams["figure.dpi"] = 80
 print(inception_edu.versions())"""
 
 BADGE = re.compile(r"https://colab\.research\.google\.com/github/[^/\s]+/[^/\s]+/blob/")
