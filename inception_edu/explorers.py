@@ -1,22 +1,40 @@
 """Interactive explorers: receptive fields, activations and attributions, one widget each.
 
-An explorer is an ipywidgets ``VBox``: controls above one or two figures. Every redraw calls the
-plain function that draws the same figure (``plot_receptive_field``, ``plot_feature_maps``,
-``plot_top_images``, ``plot_attributions``, ``plot_branch_attribution``), so a static copy of a
-notebook (GitHub, HTML, nbval) can show what the widget shows. What is slow is computed once and
-cached (receptive fields, every feature map of the image, channel statistics over the dataset,
-attributions already seen): moving a control then mostly redraws.
+An explorer is an ipywidgets ``VBox``: controls above one or two figures. Each figure is drawn by
+the plain function that draws the same figure in the notebook (``plot_receptive_field``,
+``plot_feature_maps``, ``plot_top_images``, ``plot_attributions``, ``plot_branch_attribution``),
+rendered to PNG at the figure's dpi and shown in an ``Image`` widget: a change sends the new
+image's bytes and nothing else. A static copy of a notebook (GitHub, HTML, nbval) shows the
+static figures drawn by the same functions.
+
+Moving a control should answer within about 150 ms. Three things keep it short:
+
+- what is slow is computed once and kept (receptive fields, feature maps, channel statistics over
+  the dataset, attributions: all methods of an image are computed once);
+- every figure's PNG is kept, by what it shows, so coming back to a choice sends stored bytes;
+- while the kernel is idle, the explorer draws ahead the choices one move away from the current
+  one, the control moved last first and in the same direction, so the next move usually finds
+  its figure ready. This work runs in the kernel's own event loop, one figure at a time between
+  messages, and waits while a cell runs: never in a thread beside the notebook's code, because a
+  model's hooks (attributions, captures) and pyplot are not safe to use from two threads at once.
 
 ``explorer.update(layer="inception4a", row=3)`` sets controls and redraws, as moving them would;
-``explorer.figures`` holds the figures last drawn. Only core widgets and
-``observe(handler, names="value")`` are used, so ipywidgets 7 (Colab) and 8 both work.
+``explorer.figures`` holds the figures on show. Only core widgets and
+``observe(handler, names="value")`` are used, so ipywidgets 7 (Colab) and 8 both work, with no
+custom widget manager. The explorers assume the model does not change: build a new one after
+training the model further.
 """
 
 from __future__ import annotations
 
+import html
+import io
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 
 import ipywidgets as widgets
 from torch import Tensor, nn
@@ -52,11 +70,11 @@ from .receptive_field import (
 )
 
 __all__ = [
-    "KEEP",
     "NONE",
     "PREDICTED",
     "WHOLE",
     "Explorer",
+    "Panel",
     "activation_explorer",
     "attribution_explorer",
     "receptive_field_explorer",
@@ -65,8 +83,26 @@ __all__ = [
 WHOLE = "(whole module)"
 NONE = "(none)"
 PREDICTED = -1
-#: Returned by a draw function for an output whose figure has not changed: it is left as it is.
-KEEP = object()
+#: PNGs kept per figure of an explorer (a few tens of kB each).
+CACHE_SIZE = 256
+#: Seconds the kernel must have been free of cells before an explorer draws ahead.
+IDLE_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One figure of an explorer: what it shows, and how to draw it.
+
+    ``key(values)`` names what the figure shows for the controls' values (None: no figure), so
+    two states with the same key share one figure; ``draw(values)`` returns the figure.
+    ``prepare(values)`` lists the slow computations the figure still needs (an attribution, an
+    effective field), each a call that keeps its result for ``draw``: drawing ahead runs them
+    one at a time, so that a control's change never waits long behind it.
+    """
+
+    key: Callable[[dict], Hashable | None]
+    draw: Callable[[dict], object]
+    prepare: Callable[[dict], list[Callable[[], object]]] = lambda values: []
 
 
 class Explorer(widgets.VBox):
@@ -75,41 +111,66 @@ class Explorer(widgets.VBox):
     def __init__(
         self,
         controls: dict[str, widgets.ValueWidget],
-        draw: Callable[[dict], list],
-        n_outputs: int = 1,
-        sync: Callable[[str], None] | None = None,
+        panels: Sequence[Panel],
+        *,
+        follow: Callable[[dict, str], dict] | None = None,
+        choices: Callable[[dict], dict[str, Sequence]] | None = None,
     ) -> None:
-        """``draw(values)`` returns one item per output: a figure, None (empty) or KEEP.
+        """Show ``panels`` under ``controls`` and draw them for the controls' values.
 
-        ``sync(name)`` runs after control ``name`` changed, to adjust the controls depending on it.
+        ``follow(values, name)`` returns the values after control ``name`` took its value in
+        ``values``: the controls depending on it reset (a new layer: the whole module, its centre
+        unit). ``choices(values)`` returns the values allowed for the controls whose choices
+        depend on others (a layer's branches, its grid): a list, or a range for a slider.
         """
-        outputs = [widgets.Output() for _ in range(n_outputs)]
-        row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__([row, *outputs])
         self.controls = controls
-        self.outputs = outputs
-        self._shown: list = [None] * n_outputs
-        #: The figures the last redraw drew (outputs that did not change keep theirs).
-        self.drawn: list = []
-        #: Seconds the last redraw took; the message of the last error a control change raised.
+        self.panels = list(panels)
+        self.images = [_image() for _ in self.panels]
+        self.message = widgets.HTML()
+        row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([row, self.message, *self.images])
+        self._follow = follow or (lambda values, name: dict(values))
+        self._choices = choices or (lambda values: {})
+        self._cache: list[OrderedDict] = [OrderedDict() for _ in self.panels]
+        self._keys: list = [None] * len(self.panels)
+        self._figures: list = [None] * len(self.panels)
+        self._ahead: list[dict] = []  # states one move away, the likeliest next first
+        self._moved: tuple[str, int] | None = None  # the control moved last, and which way
+        self._timer = None
+        self._holding = False
+        #: Figures the last redraw had to draw (0: all came from the cache); its seconds; the
+        #: message of the last error a control change raised.
+        self.rendered = 0
         self.seconds = 0.0
         self.error: str | None = None
-        self._draw = draw
-        self._sync = sync or (lambda name: None)
-        self._holding = False
         for name, control in controls.items():
             control.observe(self._changed_handler(name), names="value")
         self.redraw()
+        self._plan_ahead()
 
-    @property
-    def figures(self) -> list:
-        """Return the figures on show, one per non-empty output (closed, but ``savefig`` works)."""
-        return [fig for fig in self._shown if fig is not None]
+    def __repr__(self) -> str:
+        # The text a notebook stores beside the widget, all that a static copy (GitHub, nbviewer,
+        # a notebook stored without widget state) shows of it; ipywidgets cuts it at 110 characters.
+        names = ", ".join(getattr(self, "controls", {}))
+        return f"Explorer ({names}): interactive, run the notebook to use it"
 
     @property
     def values(self) -> dict:
         """Return {control name: current value}."""
         return {name: control.value for name, control in self.controls.items()}
+
+    @property
+    def figures(self) -> list:
+        """Return the figures on show, one per non-empty panel (closed, but ``savefig`` works)."""
+        import matplotlib.pyplot as plt
+
+        values = self.values
+        for i, panel in enumerate(self.panels):
+            if self._keys[i] is not None and self._figures[i] is None:
+                # Shown from the cache: draw the figure again, only now that it is asked for.
+                self._figures[i] = panel.draw(values)
+                plt.close(self._figures[i])
+        return [fig for key, fig in zip(self._keys, self._figures) if key is not None]
 
     def update(self, **values) -> Explorer:
         """Set the named controls, then redraw once; returns the explorer, so a cell can show it."""
@@ -119,55 +180,175 @@ class Explorer(widgets.VBox):
                 f"no control named {', '.join(map(repr, unknown))}; this explorer's controls are "
                 f"{', '.join(self.controls)}"
             )
-        with self._held():
-            # In control order, so that a layer is set before the unit or channel inside it.
-            for name, control in self.controls.items():
-                if name in values:
-                    _set(control, name, values[name])
-                    self._sync(name)
+        state = self.values
+        # In control order, so that a layer is set before the unit or channel inside it.
+        for name in self.controls:
+            if name in values:
+                _check_choice(name, values[name], self._allowed(state, name))
+                state = self._follow({**state, name: values[name]}, name)
+        self._show_values(state)
         self.redraw()
+        self._plan_ahead()
         return self
 
-    def redraw(self) -> list:
-        """Draw the figures for the current values into the outputs; return them."""
-        import matplotlib.pyplot as plt
-
+    def redraw(self) -> None:
+        """Show the figures for the current values, drawing those not in the cache."""
         start = time.perf_counter()
-        figures = self._draw(self.values)
-        shell = _notebook()
-        self.drawn = [fig for fig in figures if fig is not None and fig is not KEEP]
-        for i, (out, fig) in enumerate(zip(self.outputs, figures)):
-            if fig is KEEP:
+        values = self.values
+        self.rendered = 0
+        for i, panel in enumerate(self.panels):
+            key = panel.key(values)
+            if key is not None and key == self._keys[i]:
+                continue  # this figure is already on show
+            self._keys[i], self._figures[i] = None, None
+            if key is None:
+                self.images[i].layout.display = "none"
                 continue
-            if shell:
-                with out:
-                    out.clear_output(wait=True)
-                    if fig is not None:
-                        _display(fig)
-            if fig is not None:
-                plt.close(fig)  # shown once, in its output; never again at the end of the cell
-            self._shown[i] = fig
+            png = self._cache[i].get(key)
+            if png is None:
+                self._figures[i], png = self._draw(i, values, key)
+                self.rendered += 1
+            self.images[i].value = png
+            self.images[i].layout.display = None
+            self._keys[i] = key
         self.seconds = time.perf_counter() - start
         self.error = None
-        return self.figures
+        self.message.value = ""
+
+    def draw_ahead(self, limit: int | None = None) -> int:
+        """Do up to ``limit`` steps of drawing the figures one move away; return how many.
+
+        A step is one slow computation a figure needs, or drawing one figure. In a notebook this
+        runs by itself, one step at a time, while the kernel is idle; call it to do it now.
+        """
+        steps = 0
+        while self._ahead and (limit is None or steps < limit):
+            values = self._ahead[0]
+            missing = [i for i, p in enumerate(self.panels) if self._missing(p, i, values)]
+            if not missing:
+                self._ahead.pop(0)
+                continue
+            panel = self.panels[missing[0]]
+            try:
+                pending = panel.prepare(values)
+                if pending:
+                    pending[0]()
+                else:
+                    self._draw(missing[0], values, panel.key(values))
+            except (ValueError, KeyError):
+                self._ahead.pop(0)  # a choice that cannot be drawn says so when it is made
+                continue
+            steps += 1
+        return steps
+
+    def close(self) -> None:
+        """Stop drawing ahead and close the widgets."""
+        self._ahead = []
+        # getattr: ipywidgets also calls close() on an explorer whose __init__ failed.
+        if getattr(self, "_timer", None) is not None:
+            self._timer.cancel()
+        super().close()
+
+    # --- what a change does ------------------------------------------------------------------
 
     def _changed_handler(self, name: str):
-        def changed(_change: dict) -> None:
+        def changed(change: dict) -> None:
             if self._holding:
                 return
-            with self._held():
-                self._sync(name)
+            allowed = list(self._allowed(self.values, name))
+            old, new = change.get("old"), change.get("new")
+            if old in allowed and new in allowed:
+                self._moved = (name, 1 if allowed.index(new) > allowed.index(old) else -1)
+            self._show_values(self._follow(self.values, name))
             try:
                 self.redraw()
             except (ValueError, KeyError) as err:
                 # A callback's exception would vanish into the browser console: show it instead.
                 self.error = str(err)
-                if _notebook():
-                    with self.outputs[0]:
-                        self.outputs[0].clear_output(wait=True)
-                        print(f"Cannot draw this choice: {err}")
+                self.message.value = (
+                    f"<pre>Cannot draw this choice: {html.escape(str(err))}</pre>"
+                )
+            self._plan_ahead()
 
         return changed
+
+    def _show_values(self, values: dict) -> None:
+        """Set every control to ``values``, with the choices those values allow."""
+        with self._held():
+            dependent = self._choices(values)
+            for name, control in self.controls.items():
+                if name in dependent:
+                    _set_choices(control, dependent[name])
+                if control.value != values[name]:
+                    control.value = values[name]
+
+    def _allowed(self, values: dict, name: str) -> Sequence:
+        dependent = self._choices(values)
+        if name in dependent:
+            return dependent[name]
+        return _choices_of(self.controls[name])
+
+    def _draw(self, i: int, values: dict, key: Hashable):
+        """Draw panel ``i`` for ``values``; keep its PNG under ``key``; return (figure, PNG)."""
+        import matplotlib.pyplot as plt
+
+        figure = self.panels[i].draw(values)
+        plt.close(figure)  # shown through its PNG; never again by the inline backend
+        png = _png(figure)
+        cache = self._cache[i]
+        cache[key] = png
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+        return figure, png
+
+    def _missing(self, panel: Panel, i: int, values: dict) -> bool:
+        key = panel.key(values)
+        return key is not None and key not in self._cache[i]
+
+    # --- drawing ahead -------------------------------------------------------------------------
+
+    def _plan_ahead(self) -> None:
+        """List the states one move away, likeliest first, and start drawing them when idle."""
+        values = self.values
+        moves = [(name, step) for name in self.controls for step in (1, -1)]
+        if self._moved is not None:
+            name, step = self._moved
+            moves = [(name, step), (name, -step)] + moves
+        ahead, seen = [], set()
+        for name, step in moves:
+            allowed = list(self._allowed(values, name))
+            if values[name] not in allowed:
+                continue
+            k = allowed.index(values[name]) + step
+            if not 0 <= k < len(allowed):
+                continue
+            try:
+                state = self._follow({**values, name: allowed[k]}, name)
+                keys = tuple(p.key(state) for p in self.panels)
+            except (ValueError, KeyError):
+                continue
+            if keys not in seen:
+                seen.add(keys)
+                ahead.append(state)
+        self._ahead = ahead
+        self._schedule(IDLE_SECONDS / 10)
+
+    def _schedule(self, delay: float) -> None:
+        loop = _event_loop()
+        if loop is None or self._timer is not None or not self._ahead:
+            return
+        self._timer = loop.call_later(delay, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        if not _cells.idle():
+            self._schedule(IDLE_SECONDS)
+            return
+        try:
+            self.draw_ahead(limit=1)
+        except Exception:  # noqa: BLE001 - drawing ahead is a convenience: never break the kernel
+            self._ahead = self._ahead[1:]
+        self._schedule(0.01)  # let waiting messages (a control's change) go first
 
     @contextmanager
     def _held(self) -> Iterator[None]:
@@ -189,7 +370,7 @@ def receptive_field_explorer(
 
     Controls: model, layer, branch (inside a multi-branch module) and the unit's row and col.
     ``models`` is one model or {name: model}. The effective field is measured on ``erf_images``
-    (default: ``image`` alone). Each redraw calls ``plot_receptive_field``; ``info`` (the dataset's
+    (default: ``image`` alone). Each figure is ``plot_receptive_field``'s; ``info`` (the dataset's
     mean, std and class names) draws the image.
     """
     models = models if isinstance(models, dict) else {type(models).__name__: models}
@@ -207,45 +388,62 @@ def receptive_field_explorer(
             model_infos[name] = _ModelInfo(models[name], shape)
         return model_infos[name]
 
+    def follow(values: dict, changed: str) -> dict:
+        current = model_info(values["model"])
+        if changed == "model":
+            values["layer"] = current.default_layer
+        if changed in ("model", "layer"):
+            values["branch"] = WHOLE
+            rows, cols = current.fields[values["layer"]].grid
+            values["row"], values["col"] = (rows - 1) // 2, (cols - 1) // 2
+        return values
+
+    def choices(values: dict) -> dict[str, Sequence]:
+        current = model_info(values["model"])
+        rows, cols = current.fields[values["layer"]].grid
+        return {
+            "layer": current.layers,
+            "branch": current.branch_options(values["layer"]),
+            "row": range(rows),
+            "col": range(cols),
+        }
+
+    def key(values: dict) -> tuple:
+        name = _target(values["layer"], values["branch"])
+        return (values["model"], name, values["row"], values["col"])
+
+    def erf(unit: tuple) -> Tensor:
+        if unit not in erfs:
+            model_name, name, row, col = unit
+            sources = erf_images if erf_images is not None else image
+            erfs[unit] = effective_receptive_field(models[model_name], name, sources, (row, col))
+        return erfs[unit]
+
+    def prepare(values: dict) -> list:
+        unit = key(values)
+        return [] if unit in erfs else [partial(erf, unit)]
+
+    def draw(values: dict):
+        unit = key(values)
+        model_name, name, row, col = unit
+        return plot_receptive_field(
+            models[model_name], name, image, (row, col),
+            field=model_info(model_name).fields[name], erf=erf(unit), info=info,
+        )  # fmt: skip
+
     first = model_info(next(iter(models)))
-    layer = first.default_layer
-    grid = first.fields[layer].grid
+    start = follow({"model": next(iter(models))}, "model")
+    allowed = choices(start)
     controls = {
         "model": widgets.Dropdown(options=list(models), description="model"),
-        "layer": widgets.Dropdown(options=first.layers, value=layer, description="layer"),
-        "branch": widgets.Dropdown(options=first.branch_options(layer), description="branch"),
-        "row": _slider("row", grid[0] - 1, (grid[0] - 1) // 2),
-        "col": _slider("col", grid[1] - 1, (grid[1] - 1) // 2),
+        "layer": widgets.Dropdown(
+            options=allowed["layer"], value=first.default_layer, description="layer"
+        ),
+        "branch": widgets.Dropdown(options=allowed["branch"], description="branch"),
+        "row": _slider("row", allowed["row"], start["row"]),
+        "col": _slider("col", allowed["col"], start["col"]),
     }
-
-    def sync(name: str) -> None:
-        current = model_info(controls["model"].value)
-        if name == "model":
-            controls["layer"].options = current.layers
-            controls["layer"].value = current.default_layer
-        if name in ("model", "layer"):
-            controls["branch"].options = current.branch_options(controls["layer"].value)
-            controls["branch"].value = WHOLE
-            rows, cols = current.fields[controls["layer"].value].grid
-            _reset_slider(controls["row"], rows - 1)
-            _reset_slider(controls["col"], cols - 1)
-
-    def draw(values: dict) -> list:
-        model = models[values["model"]]
-        name = values["layer"] if values["branch"] == WHOLE else values["branch"]
-        position = (values["row"], values["col"])
-        key = (values["model"], name, position)
-        if key not in erfs:
-            sources = erf_images if erf_images is not None else image
-            erfs[key] = effective_receptive_field(model, name, sources, position)
-        field = model_info(values["model"]).fields[name]
-        return [
-            plot_receptive_field(
-                model, name, image, position, field=field, erf=erfs[key], info=info
-            )
-        ]
-
-    return Explorer(controls, draw, sync=sync)
+    return Explorer(controls, [Panel(key, draw, prepare)], follow=follow, choices=choices)
 
 
 def activation_explorer(
@@ -263,7 +461,7 @@ def activation_explorer(
     Controls: layer, branch (inside a multi-branch module), view (the most active channels or one)
     and channel. Given a ``dataset`` (normalized like the training data), a second figure shows the
     ``k`` of its first ``limit`` images that excite the channel most; building the explorer runs
-    them through the model once. Each redraw calls ``plot_feature_maps`` and ``plot_top_images``;
+    them through the model once. The figures are ``plot_feature_maps``'s and ``plot_top_images``';
     ``info`` (the dataset's mean, std and class names) draws the images and names their classes.
     """
     shape = tuple(check_image(model, image).shape[1:])
@@ -279,46 +477,54 @@ def activation_explorer(
         b for layer in model_info.layers for b in model_info.branch_options(layer)[1:]
     ]
     means = channel_means(model, dataset, targets, limit) if dataset is not None else {}
-    layer = model_info.default_layer
 
     def strongest(name: str) -> int:
         return int(activations[name].mean((1, 2)).argmax())
 
+    def follow(values: dict, changed: str) -> dict:
+        if changed == "layer":
+            values["branch"] = WHOLE
+        if changed in ("layer", "branch"):
+            values["channel"] = strongest(_target(values["layer"], values["branch"]))
+        return values
+
+    def choices(values: dict) -> dict[str, Sequence]:
+        name = _target(values["layer"], values["branch"])
+        return {
+            "branch": model_info.branch_options(values["layer"]),
+            "channel": range(activations[name].shape[0]),
+        }
+
+    def maps_key(values: dict) -> tuple:
+        channel = None if values["view"] == "overview" else values["channel"]
+        return (_target(values["layer"], values["branch"]), channel)
+
+    def draw_maps(values: dict):
+        name, channel = maps_key(values)
+        return plot_feature_maps(
+            model, image, name, channel, activations=activations, max_channels=max_channels,
+            info=info,
+        )  # fmt: skip
+
+    def top_key(values: dict) -> tuple:
+        return (_target(values["layer"], values["branch"]), values["channel"])
+
+    def draw_top(values: dict):
+        name, channel = top_key(values)
+        return plot_top_images(model, dataset, name, channel, k, means=means[name], info=info)
+
+    layer = model_info.default_layer
+    start = follow({"layer": layer}, "layer")
     controls = {
         "layer": widgets.Dropdown(options=model_info.layers, value=layer, description="layer"),
         "branch": widgets.Dropdown(options=model_info.branch_options(layer), description="branch"),
         "view": widgets.ToggleButtons(options=["overview", "one channel"], description="view"),
-        "channel": _slider("channel", activations[layer].shape[0] - 1, strongest(layer)),
+        "channel": _slider("channel", choices(start)["channel"], start["channel"]),
     }
-
-    def sync(name: str) -> None:
-        if name == "layer":
-            controls["branch"].options = model_info.branch_options(controls["layer"].value)
-            controls["branch"].value = WHOLE
-        if name in ("layer", "branch"):
-            target = _target(controls["layer"].value, controls["branch"].value)
-            _reset_slider(controls["channel"], activations[target].shape[0] - 1, strongest(target))
-
-    drawn: dict[int, tuple] = {}
-
-    def draw(values: dict) -> list:
-        name = _target(values["layer"], values["branch"])
-        channel = None if values["view"] == "overview" else values["channel"]
-        figures = [
-            _unless_shown(drawn, 0, (name, channel), lambda: plot_feature_maps(
-                model, image, name, channel, activations=activations,
-                max_channels=max_channels, info=info,
-            ))
-        ]  # fmt: skip
-        if dataset is not None:
-            figures.append(
-                _unless_shown(drawn, 1, (name, values["channel"]), lambda: plot_top_images(
-                    model, dataset, name, values["channel"], k, means=means[name], info=info
-                ))
-            )  # fmt: skip
-        return figures
-
-    return Explorer(controls, draw, n_outputs=2 if dataset is not None else 1, sync=sync)
+    panels = [Panel(maps_key, draw_maps)]
+    if dataset is not None:
+        panels.append(Panel(top_key, draw_top))
+    return Explorer(controls, panels, follow=follow, choices=choices)
 
 
 def attribution_explorer(
@@ -333,11 +539,12 @@ def attribution_explorer(
     """Return an explorer of pixel attributions and of which branch of a module carried a decision.
 
     Controls: the image (for a dataset), target class (-1: the predicted one), method (or all of
-    ``methods``), an Inception module for the branch chart, and the branch method. Each redraw
-    calls ``plot_attributions`` and ``plot_branch_attribution``; attributions are cached, so coming
-    back to a choice is instant. ``layer`` is Grad-CAM's (default: the last Inception module);
-    ``info`` (the dataset's mean, std and class names) gives the blank baseline, draws the image and
-    names the classes.
+    ``methods``), an Inception module for the branch chart, and the branch method. The figures are
+    ``plot_attributions``' and ``plot_branch_attribution``'s; every attribution is computed once
+    and kept. ``n_steps`` is Integrated Gradients' (the library's default, 64, keeps its
+    completeness error to a few percent). ``layer`` is
+    Grad-CAM's (default: the last Inception module); ``info`` (the dataset's mean, std and class
+    names) gives the blank baseline, draws the image and names the classes.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -351,14 +558,78 @@ def attribution_explorer(
     concats = {name: None for name in inception_modules(model, shape)}
     maps: dict[tuple, Tensor] = {}
     branches: dict[tuple, object] = {}
+    predicted: dict[int, int] = {}
 
     def image_at(index: int) -> Tensor:
         return image_or_dataset if single else image_or_dataset[index][0]
 
+    def target_of(values: dict) -> tuple[int, int]:
+        index, target = values.get("index", 0), values["target"]
+        if target == PREDICTED:
+            if index not in predicted:
+                predicted[index] = int(predict(model, image_at(index)).argmax())
+            target = predicted[index]
+        return index, target
+
+    def pixels_key(values: dict) -> tuple:
+        return (*target_of(values), values["method"])
+
+    def attribution(index: int, target: int, method: str) -> Tensor:
+        if (index, target, method) not in maps:
+            maps[(index, target, method)] = attribute(
+                model, image_at(index), target, method, layer=gradcam_layer, n_steps=n_steps,
+                info=info,
+            )  # fmt: skip
+        return maps[(index, target, method)]
+
+    def chosen(method: str) -> list[str]:
+        return list(methods) if method == "all" else [method]
+
+    def prepare_pixels(values: dict) -> list:
+        index, target, method = pixels_key(values)
+        return [
+            partial(attribution, index, target, name)
+            for name in chosen(method)
+            if (index, target, name) not in maps
+        ]
+
+    def draw_pixels(values: dict):
+        index, target, method = pixels_key(values)
+        found = {name: attribution(index, target, name) for name in chosen(method)}
+        return plot_attributions(
+            model, image_at(index), target, list(found), maps=found, layer=gradcam_layer,
+            info=info,
+        )  # fmt: skip
+
+    def chart_key(values: dict) -> tuple | None:
+        if values["module"] == NONE:
+            return None
+        return (*target_of(values), values["module"], values["branch_method"])
+
+    def branch_result(chart: tuple):
+        if chart not in branches:
+            index, target, module, method = chart
+            if concats[module] is None:
+                concats[module] = module_branches(model, module, shape)
+            branches[chart] = branch_attribution(
+                model, image_at(index), module, target, method,
+                n_steps=n_steps, concat=concats[module], info=info,
+            )  # fmt: skip
+        return branches[chart]
+
+    def prepare_chart(values: dict) -> list:
+        chart = chart_key(values)
+        return [] if chart is None or chart in branches else [partial(branch_result, chart)]
+
+    def draw_chart(values: dict):
+        chart = chart_key(values)
+        result = branch_result(chart)
+        return plot_branch_attribution(model, image_at(chart[0]), chart[2], result=result)
+
     target_options = [("predicted", PREDICTED)] + [(f"{i} {n}", i) for i, n in enumerate(names)]
     controls: dict[str, widgets.ValueWidget] = {}
     if not single:
-        controls["index"] = _slider("image", len(image_or_dataset) - 1, 0)
+        controls["index"] = _slider("image", range(len(image_or_dataset)), 0)
     controls["target"] = widgets.Dropdown(options=target_options, description="target")
     controls["method"] = widgets.ToggleButtons(
         options=[("all", "all")] + [(LABELS[m], m) for m in methods], description="method"
@@ -367,47 +638,11 @@ def attribution_explorer(
     controls["branch_method"] = widgets.ToggleButtons(
         options=BRANCH_METHODS, description="branches"
     )
-
-    drawn: dict[int, tuple] = {}
-
-    def pixel_figure(index: int, target: int, method: str):
-        img = image_at(index)
-        chosen = list(methods) if method == "all" else [method]
-        for name in chosen:
-            if (index, target, name) not in maps:
-                maps[(index, target, name)] = attribute(
-                    model, img, target, name, layer=gradcam_layer, n_steps=n_steps, info=info
-                )
-        found = {name: maps[(index, target, name)] for name in chosen}
-        return plot_attributions(
-            model, img, target, chosen, maps=found, layer=gradcam_layer, info=info
-        )
-
-    def branch_figure(index: int, target: int, module: str, method: str):
-        if concats[module] is None:
-            concats[module] = module_branches(model, module, shape)
-        key = (index, target, module, method)
-        if key not in branches:
-            branches[key] = branch_attribution(
-                model, image_at(index), module, target, method,
-                n_steps=n_steps, concat=concats[module], info=info,
-            )  # fmt: skip
-        return plot_branch_attribution(model, image_at(index), module, result=branches[key])
-
-    def draw(values: dict) -> list:
-        index, target, module = values.get("index", 0), values["target"], values["module"]
-        if target == PREDICTED:
-            target = int(predict(model, image_at(index)).argmax())
-        pixels = (index, target, values["method"])
-        chart = (index, target, module, values["branch_method"])
-        return [
-            _unless_shown(drawn, 0, pixels, lambda: pixel_figure(*pixels)),
-            _unless_shown(
-                drawn, 1, chart, lambda: None if module == NONE else branch_figure(*chart)
-            ),
-        ]
-
-    return Explorer(controls, draw, n_outputs=2)
+    panels = [
+        Panel(pixels_key, draw_pixels, prepare_pixels),
+        Panel(chart_key, draw_chart, prepare_chart),
+    ]
+    return Explorer(controls, panels)
 
 
 class _ModelInfo:
@@ -443,13 +678,63 @@ class _ModelInfo:
         return [WHOLE, *self._branches[layer]]
 
 
-def _unless_shown(drawn: dict, output: int, key: tuple, make: Callable[[], object]):
-    """Return ``make()``, or KEEP if ``output`` already shows the figure for ``key``."""
-    if drawn.get(output) == key:
-        return KEEP
-    figure = make()
-    drawn[output] = key
-    return figure
+class _CellActivity:
+    """Whether the kernel is free of cells: running none, and none ended in the last moment."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.ended = 0.0
+        self._shell = None
+
+    def watch(self, shell) -> None:
+        if shell is self._shell:
+            return
+        self._shell = shell
+        shell.events.register("pre_run_cell", self._started)
+        shell.events.register("post_run_cell", self._ended)
+
+    def idle(self) -> bool:
+        return not self.running and time.monotonic() - self.ended >= IDLE_SECONDS
+
+    def _started(self, *_args) -> None:
+        self.running = True
+
+    def _ended(self, *_args) -> None:
+        self.running = False
+        self.ended = time.monotonic()
+
+
+_cells = _CellActivity()
+
+
+def _event_loop():
+    """Return the kernel's running event loop (watching its cells), or None outside a kernel."""
+    import asyncio
+
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    _cells.watch(shell)
+    return loop
+
+
+def _image() -> widgets.Image:
+    # Shown at its own size (the figure's inches × dpi), shrunk only to fit a narrow page.
+    layout = widgets.Layout(max_width="100%", height="auto", align_self="flex-start")
+    return widgets.Image(format="png", layout=layout)
+
+
+def _png(figure) -> bytes:
+    """Return the figure as PNG bytes at its own dpi, the layout it was drawn with (not cropped)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=figure.dpi)
+    return buffer.getvalue()
 
 
 def _first_image(dataset) -> Tensor:
@@ -461,39 +746,36 @@ def _target(layer: str, branch: str) -> str:
     return layer if branch == WHOLE else branch
 
 
-def _slider(description: str, maximum: int, value: int) -> widgets.IntSlider:
+def _slider(description: str, allowed: range, value: int) -> widgets.IntSlider:
     return widgets.IntSlider(
-        value=value, min=0, max=max(maximum, 0), description=description, continuous_update=False
+        value=value,
+        min=0,
+        max=max(len(allowed) - 1, 0),
+        description=description,
+        continuous_update=False,
     )
 
 
-def _reset_slider(slider: widgets.IntSlider, maximum: int, value: int | None = None) -> None:
-    slider.max = max(maximum, 0)
-    slider.value = maximum // 2 if value is None else value
-
-
-def _set(control: widgets.ValueWidget, name: str, value) -> None:
+def _choices_of(control: widgets.ValueWidget) -> Sequence:
+    """Return the values a control can take: its options' values, or a slider's range."""
     if isinstance(control, widgets.IntSlider):
-        if not isinstance(value, int) or not control.min <= value <= control.max:
+        return range(control.min, control.max + 1)
+    return [o[1] if isinstance(o, tuple) else o for o in control.options]
+
+
+def _set_choices(control: widgets.ValueWidget, allowed: Sequence) -> None:
+    if isinstance(control, widgets.IntSlider):
+        control.max = max(len(allowed) - 1, 0)
+    elif list(_choices_of(control)) != list(allowed):
+        control.options = list(allowed)
+
+
+def _check_choice(name: str, value, allowed: Sequence) -> None:
+    if isinstance(allowed, range):
+        if not isinstance(value, int) or value not in allowed:
             raise ValueError(
-                f"{name}={value!r} is out of range: choose from {control.min} to {control.max}"
+                f"{name}={value!r} is out of range: choose from {allowed.start} to "
+                f"{allowed.stop - 1}"
             )
-    else:
-        allowed = [o[1] if isinstance(o, tuple) else o for o in control.options]
-        if value not in allowed:
-            raise ValueError(f"{name}={value!r} is not a choice; choose one of {allowed}")
-    control.value = value
-
-
-def _notebook() -> bool:
-    # Outside IPython (tests, scripts) there is nothing to show a figure on, and clear_output
-    # would print terminal escape codes.
-    from IPython import get_ipython
-
-    return get_ipython() is not None
-
-
-def _display(fig) -> None:
-    from IPython.display import display
-
-    display(fig)
+    elif value not in allowed:
+        raise ValueError(f"{name}={value!r} is not a choice; choose one of {list(allowed)}")

@@ -1,14 +1,18 @@
+import struct
+
 import ipywidgets as widgets
 import matplotlib
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import Subset
 
 from inception_edu import models
 from inception_edu.activations import capture
 from inception_edu.explorers import (
     WHOLE,
     Explorer,
+    Panel,
     activation_explorer,
     attribution_explorer,
     receptive_field_explorer,
@@ -111,15 +115,93 @@ def test_a_failing_redraw_from_a_control_is_reported_not_raised():
             raise ValueError("two is not drawable")
         import matplotlib.pyplot as plt
 
-        return [plt.figure()]
+        return plt.figure()
 
-    explorer = Explorer({"n": slider}, draw)
+    explorer = Explorer({"n": slider}, [Panel(lambda values: values["n"], draw)])
     slider.value = 2
     assert explorer.error == "two is not drawable"
+    assert "Cannot draw this choice: two is not drawable" in explorer.message.value
     slider.value = 1
     assert explorer.error is None and len(explorer.figures) == 1
+    assert explorer.message.value == ""
     with pytest.raises(ValueError, match="two is not drawable"):
         explorer.update(n=2)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", png[16:24])
+
+
+def test_figures_are_sent_as_uncropped_pngs_and_a_choice_seen_before_costs_no_drawing(test_set):
+    explorer = receptive_field_explorer(small("googlenet_small"), test_set[0][0])
+    first = explorer.images[0].value
+    fig = explorer.figures[0]
+    # The whole figure, at its own dpi: what the figure's layout was designed for.
+    assert png_size(first) == (round(fig.get_figwidth() * fig.dpi),
+                               round(fig.get_figheight() * fig.dpi))  # fmt: skip
+    assert explorer.rendered == 1
+    assert explorer.values["row"] == 6
+    explorer.update(row=0)
+    assert explorer.rendered == 1 and explorer.images[0].value != first
+    explorer.update(row=3)
+    assert explorer.rendered == 1
+    explorer.controls["row"].value = 0  # as a person moves it back: the stored PNG is sent
+    assert explorer.rendered == 0
+    explorer.update(row=6)
+    assert explorer.rendered == 0 and explorer.images[0].value == first
+    # A figure shown from the cache is drawn again when asked for: the same figure.
+    assert explorer.figures[0]._suptitle.get_text() == fig._suptitle.get_text()
+
+
+def shown(explorer: Explorer) -> list[bytes | None]:
+    """The PNG each panel shows (None for a hidden panel)."""
+    return [
+        None if image.layout.display == "none" else image.value for image in explorer.images
+    ]
+
+
+def test_drawing_ahead_readies_every_next_move_with_the_figure_it_would_draw(test_set):
+    model = small("googlenet_small")
+    images = Subset(test_set, range(3))
+
+    def build() -> Explorer:
+        return attribution_explorer(model, images, methods=["saliency", "gradcam"], n_steps=4)
+
+    explorer, fresh = build().update(index=1, module="inception4a"), build()
+    assert explorer.draw_ahead(limit=1) == 1  # one figure at a time, as the kernel's loop does
+    explorer.draw_ahead()
+    moves = [
+        {"index": 0}, {"index": 2}, {"target": 0}, {"method": "saliency"},
+        {"module": "inception3b"}, {"module": "inception4b"}, {"branch_method": "ablation"},
+    ]  # fmt: skip
+    for move in moves:
+        explorer.update(index=1, target=-1, method="all", module="inception4a",
+                        branch_method="integrated_gradients")  # fmt: skip
+        explorer.update(**move)
+        assert explorer.rendered == 0, f"{move} was not drawn ahead"
+        # What the cache shows is what an explorer that never drew ahead draws for this choice.
+        assert shown(explorer) == shown(fresh.update(**explorer.values)), move
+
+
+def test_a_static_copy_of_the_notebook_shows_a_short_note_in_place_of_an_explorer(test_set):
+    explorer = activation_explorer(small("googlenet_small"), test_set[1][0])
+    note = repr(explorer)
+    assert note == (
+        "Explorer (layer, branch, view, channel): interactive, run the notebook to use it"
+    )
+    assert len(note) <= 110  # ipywidgets stores at most 110 characters of it
+
+
+def test_drawing_ahead_follows_the_control_moved_last(test_set):
+    explorer = activation_explorer(small("googlenet_small"), test_set[1][0])
+    explorer.update(layer="inception4a", view="one channel", channel=5)
+    explorer.controls["channel"].value = 6  # moving right...
+    explorer.draw_ahead(limit=1)
+    explorer.controls["channel"].value = 7  # ...the next notch right was drawn first
+    assert explorer.rendered == 0
+    explorer.controls["layer"].value = "inception4b"  # the layer changes the branch and channel
+    assert explorer.values["branch"] == WHOLE and explorer.rendered == 1
 
 
 def test_explorers_check_their_inputs(test_set):
