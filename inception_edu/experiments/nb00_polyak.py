@@ -19,6 +19,31 @@ from .nb00_seed_spread import tiny_cnn
 from .registry import experiment
 from .training import train_run
 
+__all__ = ["ARMS", "polyak_arm"]
+
+#: The four arms: (learning-rate schedule, the config key of its learning rate, averaged or not).
+ARMS: dict[str, tuple[str, str, bool]] = {
+    "onecycle": ("onecycle", "lr", False),
+    "onecycle_ema": ("onecycle", "lr", True),
+    "constant": ("constant", "constant_lr", False),
+    "constant_ema": ("constant", "constant_lr", True),
+}
+
+_KEYS = ("val_acc", "val_acc_per_epoch", "train_loss")
+
+
+def polyak_arm(config: dict[str, Any], seed: int, arm: str) -> dict[str, Any]:
+    """Train one arm of ``polyak_averaging`` (a key of ``ARMS``), one seed; return its metrics."""
+    schedule, lr_key, averaged = ARMS[arm]
+    run = train_run(
+        lambda: tiny_cnn(config["width"]),
+        {**config, "lr": config[lr_key]},
+        seed,
+        schedule=schedule,
+        ema_decay=config["ema_decay"] if averaged else None,
+    )
+    return {key: run[key] for key in _KEYS}
+
 
 @experiment(
     "polyak_averaging",
@@ -30,26 +55,13 @@ from .training import train_run
         "lr": 0.1,
         "constant_lr": 0.05,
         "ema_decay": 0.95,
-        "seeds": 5,
+        "seeds": 3,
     },
 )
 def polyak_averaging(config: dict[str, Any], seed: int) -> dict[str, Any]:
     """The tiny CNN, one-cycle or constant learning rate, each evaluated with and without an EMA."""
-    arms = {
-        "onecycle": ("onecycle", config["lr"], None),
-        "onecycle_ema": ("onecycle", config["lr"], config["ema_decay"]),
-        "constant": ("constant", config["constant_lr"], None),
-        "constant_ema": ("constant", config["constant_lr"], config["ema_decay"]),
-    }
     metrics: dict[str, Any] = {}
-    for arm, (schedule, lr, ema_decay) in arms.items():
-        run = train_run(
-            lambda: tiny_cnn(config["width"]),
-            {**config, "lr": lr},
-            seed,
-            schedule=schedule,
-            ema_decay=ema_decay,
-        )
-        for key in ("val_acc", "val_acc_per_epoch", "train_loss"):
-            metrics[f"{key}_{arm}"] = run[key]
+    for arm in ARMS:
+        for key, value in polyak_arm(config, seed, arm).items():
+            metrics[f"{key}_{arm}"] = value
     return metrics
