@@ -76,7 +76,7 @@ _ERF_LAYER = "Mixed_6a"  # the deepest stage whose centre unit's field lies insi
         "ig_images": 50,
         "map_images": 30,
         "ig_steps": 64,
-        "seeds": 5,
+        "seeds": 3,
     },
 )
 def looking_inside(config: dict[str, Any], seed: int) -> dict[str, Any]:
