@@ -3,16 +3,17 @@
 import math
 
 import torch
-import torch.nn.functional as F
 
 
-def smooth_targets(target, num_classes, eps):
-    return (1 - eps) * F.one_hot(target, num_classes).float() + eps / num_classes
+def smoothing_for_confidence(confidence, num_classes):
+    # At the optimum p = q', whose top probability is 1 − ε + ε/K = 1 − ε·(K − 1)/K.
+    return (1 - confidence) * num_classes / (num_classes - 1)
 
 
-def smoothed_cross_entropy(logits, target, eps):
-    q = smooth_targets(target, logits.shape[1], eps)
-    return -(q * logits.log_softmax(dim=1)).sum(dim=1).mean()
+def temperature_for_confidence(eps, num_classes, confidence):
+    gap = math.log((1 - eps + eps / num_classes) / (eps / num_classes))
+    # c = 1 / (1 + (K − 1)·exp(−gap / T))  ⇔  T = gap / log(c·(K − 1) / (1 − c))
+    return gap / math.log(confidence * (num_classes - 1) / (1 - confidence))
 
 
 def expected_calibration_error(confidences, correct, n_bins):
@@ -27,5 +28,6 @@ def expected_calibration_error(confidences, correct, n_bins):
     return ece
 
 
-def optimal_logit_gap(eps, num_classes):
-    return math.log((1 - eps + eps / num_classes) / (eps / num_classes))
+def supported_statements():
+    # On the recorded label_smoothing_calibration runs: a and e hold in every seed.
+    return "ae"

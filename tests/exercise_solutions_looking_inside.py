@@ -19,18 +19,30 @@ def saliency(model, image, target):
     return x.grad[0].abs().sum(0)
 
 
-def logit_without(model, image, module, channels, target):
-    def zero(_module, _inputs, output):
-        output = output.clone()
-        output[:, channels.start : channels.stop] = 0
-        return output
-
-    handle = dict(model.named_modules())[module].register_forward_hook(zero)
+def mean_ablation_drops(model, images, module, channels, targets):
+    model.eval()
+    block = model.get_submodule(module)
+    kept = []
+    handle = block.register_forward_hook(lambda _m, _i, out: kept.append(out))
     try:
         with torch.no_grad():
-            return float(model(image[None])[0, target])
+            full = model(images).gather(1, targets[:, None])[:, 0]
     finally:
         handle.remove()
+    mean = kept[0][:, channels.start : channels.stop].mean(0, keepdim=True)  # over the images
+
+    def replace(_module, _inputs, output):
+        output = output.clone()
+        output[:, channels.start : channels.stop] = mean
+        return output
+
+    handle = block.register_forward_hook(replace)
+    try:
+        with torch.no_grad():
+            ablated = model(images).gather(1, targets[:, None])[:, 0]
+    finally:
+        handle.remove()
+    return full - ablated
 
 
 def integrated_gradients_by_hand(model, image, baseline, target, steps):

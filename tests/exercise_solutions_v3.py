@@ -38,14 +38,6 @@ class ParallelReduction(nn.Module):
 
 
 # Notebook 04
-V3_SHAPES = {
-    "Mixed_5b": (256, 35, 35), "Mixed_5c": (288, 35, 35), "Mixed_5d": (288, 35, 35),
-    "Mixed_6a": (768, 17, 17), "Mixed_6b": (768, 17, 17), "Mixed_6c": (768, 17, 17),
-    "Mixed_6d": (768, 17, 17), "Mixed_6e": (768, 17, 17),
-    "Mixed_7a": (1280, 8, 8), "Mixed_7b": (2048, 8, 8), "Mixed_7c": (2048, 8, 8),
-}  # fmt: skip
-
-
 class InceptionA(nn.Module):
     def __init__(self, in_channels, pool_features):
         super().__init__()

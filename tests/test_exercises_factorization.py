@@ -1,7 +1,10 @@
 """Notebook 03's checkers: reference solutions and unusual correct answers pass; typical wrong
 answers fail with the feedback that names the mistake."""
 
+import math
 from fractions import Fraction
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,11 +13,26 @@ import torch.nn.functional as F
 from torch import nn
 
 from inception_edu import exercises as ex
+from inception_edu.classroom.solutions import parse_solutions
+from inception_edu.cost import count
 from inception_edu.models.basic import BasicConv2d
 
-import exercise_solutions_v3 as sol
-
 pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def reference_solutions() -> SimpleNamespace:
+    """What the sections of solutions/03_factorization.py define (their check calls not run)."""
+    path = Path(__file__).resolve().parents[1] / "solutions" / "03_factorization.py"
+    namespace = {"torch": torch, "nn": nn, "BasicConv2d": BasicConv2d}
+    for name in ex.__all__:
+        if name.startswith("check_"):
+            namespace[name] = lambda answer: None
+    for source in parse_solutions(path.read_text()).values():
+        exec(source, namespace)
+    return SimpleNamespace(**namespace)
+
+
+sol = reference_solutions()
 
 # --- batch norm ----------------------------------------------------------------------------------
 
@@ -140,7 +158,69 @@ class EvenPadding(nn.Module):
         return self.b(self.a(x))
 
 
+# --- widest cheaper middle ------------------------------------------------------------------------
+
+
+def widest_by_counting(c_in, c_out, n):
+    """Try every middle width with the cost counter until the pair stops being cheaper."""
+
+    def pair(c_mid):
+        return nn.Sequential(
+            nn.Conv2d(c_in, c_mid, (1, n), padding=(0, n // 2), bias=False),
+            nn.Conv2d(c_mid, c_out, (n, 1), padding=(n // 2, 0), bias=False),
+        )
+
+    full = count(nn.Conv2d(c_in, c_out, n, padding=n // 2, bias=False), (c_in, 5, 5)).macs
+    low, high = 0, n * max(c_in, c_out)  # the pair is cheaper at low, not at high
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if count(pair(mid), (c_in, 5, 5)).macs < full else (low, mid)
+    return low
+
+
+def widest_from_fraction(c_in, c_out, n):
+    bound = Fraction(n * c_in * c_out, c_in + c_out)
+    return np.int64(math.ceil(bound) - 1)
+
+
+def test_the_reference_formula_agrees_with_counted_macs():
+    for case in [(64, 64, 3), (100, 60, 3), (48, 80, 5), (3, 7, 7), (1, 1, 3)]:
+        assert sol.widest_cheaper_middle(*case) == widest_by_counting(*case), case
+
+
 # --- grid-size reduction -------------------------------------------------------------------------
+
+
+class Given(nn.Module):
+    """The module of exercise 03.4 as the notebook gives it: right shapes and cost, and wrong."""
+
+    def __init__(self, in_channels, conv_channels):
+        super().__init__()
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.conv = BasicConv2d(in_channels, conv_channels, 3, padding=1)
+
+    def forward(self, x):
+        x = self.pool(x)
+        return torch.cat([self.conv(x), x], 1)
+
+
+class GivenFixedBySubclassing(Given):
+    def __init__(self, in_channels, conv_channels):
+        super().__init__(in_channels, conv_channels)
+        self.conv = BasicConv2d(in_channels, conv_channels, (3, 3), stride=(2, 2), padding=(1, 1))
+
+    def forward(self, x):
+        return torch.cat([self.conv(x), self.pool(x)], 1)
+
+
+class ConvThenPool(Given):
+    def forward(self, x):
+        return torch.cat([self.pool(self.conv(x)), self.pool(x)], 1)
+
+
+class OnlyForwardFixed(Given):
+    def forward(self, x):
+        return torch.cat([self.conv(x), self.pool(x)], 1)
 
 
 class PoolDeclaredFirst(nn.Module):
@@ -173,32 +253,32 @@ class PoolThenConv(nn.Module):
         return self.conv(self.pool(x))
 
 
-class Stride1(sol.ParallelReduction):
+class Stride1(sol.FixedReduction):
     def __init__(self, in_channels, conv_channels):
         super().__init__(in_channels, conv_channels)
         self.conv = BasicConv2d(in_channels, conv_channels, 3, padding=1)
         self.pool = nn.MaxPool2d(3, stride=1, padding=1)
 
 
-class Unpadded(sol.ParallelReduction):
+class Unpadded(sol.FixedReduction):
     def __init__(self, in_channels, conv_channels):
         super().__init__(in_channels, conv_channels)
         self.conv = BasicConv2d(in_channels, conv_channels, 3, stride=2)
         self.pool = nn.MaxPool2d(3, stride=2)
 
 
-class CeilPool(sol.ParallelReduction):
+class CeilPool(sol.FixedReduction):
     def __init__(self, in_channels, conv_channels):
         super().__init__(in_channels, conv_channels)
         self.pool = nn.MaxPool2d(3, stride=2, ceil_mode=True)
 
 
-class PoolFirst(sol.ParallelReduction):
+class PoolFirst(sol.FixedReduction):
     def forward(self, x):
         return torch.cat([self.pool(x), self.conv(x)], 1)
 
 
-class AvgPool(sol.ParallelReduction):
+class AvgPool(sol.FixedReduction):
     def __init__(self, in_channels, conv_channels):
         super().__init__(in_channels, conv_channels)
         self.pool = nn.AvgPool2d(3, stride=2, padding=1)
@@ -215,7 +295,7 @@ class ReLUFirstReduction(FunctionalReduction):
         self.unit.steps = ["conv", "relu", "bn"]
 
 
-class ReLUOnPool(sol.ParallelReduction):
+class ReLUOnPool(sol.FixedReduction):
     def forward(self, x):
         return torch.cat([self.conv(x), torch.relu(self.pool(x))], 1)
 
@@ -224,9 +304,9 @@ class ReLUOnPool(sol.ParallelReduction):
 
 REFERENCE = [
     pytest.param(ex.check_batch_norm, sol.batch_norm, id="batch_norm"),
-    pytest.param(ex.check_asymmetric_saving, sol.asymmetric_saving, id="asymmetric_saving"),
+    pytest.param(ex.check_widest_middle, sol.widest_cheaper_middle, id="widest_middle"),
     pytest.param(ex.check_factorized_conv, sol.FactorizedConv, id="factorized_conv"),
-    pytest.param(ex.check_parallel_reduction, sol.ParallelReduction, id="parallel_reduction"),
+    pytest.param(ex.check_reduction_fix, sol.FixedReduction, id="reduction_fix"),
 ]
 
 UNUSUAL = [
@@ -235,19 +315,20 @@ UNUSUAL = [
     ),
     pytest.param(ex.check_batch_norm, batch_norm_var_mean, id="bn-var_mean"),
     pytest.param(ex.check_batch_norm, batch_norm_channels_first, id="bn-rows"),
-    pytest.param(ex.check_asymmetric_saving, lambda n: Fraction(n - 2, n), id="saving-fraction"),
-    pytest.param(ex.check_asymmetric_saving, lambda n: np.float32(1 - 2 / n), id="saving-float32"),
+    pytest.param(ex.check_widest_middle, widest_by_counting, id="widest-by-counting"),
+    pytest.param(ex.check_widest_middle, widest_from_fraction, id="widest-fraction-numpy"),
     pytest.param(
-        ex.check_asymmetric_saving,
-        lambda n: torch.tensor(1 - 2 / n, dtype=torch.float16),
-        id="saving-float16",
+        ex.check_widest_middle,
+        lambda a, b, n: torch.tensor(float(sol.widest_cheaper_middle(a, b, n))),
+        id="widest-float-tensor",
     ),
     pytest.param(
         ex.check_factorized_conv, ColumnDeclaredFirst, id="same-padding-declared-otherwise"
     ),
     pytest.param(ex.check_factorized_conv, sequential_factorized, id="sequential"),
-    pytest.param(ex.check_parallel_reduction, PoolDeclaredFirst, id="pool-declared-first"),
-    pytest.param(ex.check_parallel_reduction, FunctionalReduction, id="functional-default-eps"),
+    pytest.param(ex.check_reduction_fix, PoolDeclaredFirst, id="pool-declared-first"),
+    pytest.param(ex.check_reduction_fix, FunctionalReduction, id="functional-default-eps"),
+    pytest.param(ex.check_reduction_fix, GivenFixedBySubclassing, id="subclass-of-the-given"),
 ]
 
 WRONG = [
@@ -298,19 +379,51 @@ WRONG = [
         id="bn-other",
     ),
     pytest.param(
-        ex.check_asymmetric_saving,
-        lambda n: 2 / n,
-        "the share of the cost that remains",
-        id="saving-remaining",
+        ex.check_widest_middle,
+        lambda a, b, n: n * a * b // (a + b),
+        "not less: when that bound is a whole number, the answer is one below it",
+        id="widest-equal-cost-counts",
     ),
     pytest.param(
-        ex.check_asymmetric_saving, lambda n: 100 * (1 - 2 / n), "a percentage", id="saving-percent"
+        ex.check_widest_middle,
+        lambda a, b, n: math.ceil(n * a * b / (a + b)),
+        "the first width that is no longer cheaper",
+        id="widest-rounded-up",
     ),
-    pytest.param(ex.check_asymmetric_saving, lambda n: 1 - 1 / n, "1 − 1/n", id="saving-one-layer"),
     pytest.param(
-        ex.check_asymmetric_saving, lambda n: 1 / 3, "for n=5: expected 0.6", id="saving-other"
+        ex.check_widest_middle,
+        lambda a, b, n: (n * a - 1) // 2,
+        "holds when C_in = C_out only (it uses C_in",
+        id="widest-equal-widths-in",
     ),
-    pytest.param(ex.check_asymmetric_saving, lambda n: "33 %", "return a number", id="saving-text"),
+    pytest.param(
+        ex.check_widest_middle,
+        lambda a, b, n: math.ceil(n * b / 2) - 1,
+        "holds when C_in = C_out only (it uses C_out",
+        id="widest-equal-widths-out",
+    ),
+    pytest.param(
+        ex.check_widest_middle,
+        lambda a, b, n: (n * n * a * b - 1) // (a + b),
+        "n weights per channel pair",
+        id="widest-n-squared",
+    ),
+    pytest.param(
+        ex.check_widest_middle,
+        lambda a, b, n: n * a * b / (a + b),
+        "that is the break-even width",
+        id="widest-break-even",
+    ),
+    pytest.param(
+        ex.check_widest_middle, lambda a, b, n: 7.5, "a whole number of channels", id="widest-half"
+    ),
+    pytest.param(
+        ex.check_widest_middle,
+        lambda a, b, n: 100,
+        "for C_in=64, C_out=64, n=3: expected 95",
+        id="widest-other",
+    ),
+    pytest.param(ex.check_widest_middle, lambda a, b, n: "95", "got str", id="widest-text"),
     pytest.param(
         ex.check_factorized_conv, ColumnFirst, "you start with the 5×1", id="column-first"
     ),
@@ -346,33 +459,38 @@ WRONG = [
         "The first layer whose output differs is your `b.conv`",
         id="no-relu-between",
     ),
-    pytest.param(ex.check_parallel_reduction, PoolThenConv, "side by side", id="pool-then-conv"),
-    pytest.param(ex.check_parallel_reduction, Stride1, "need stride=2", id="stride-1"),
-    pytest.param(ex.check_parallel_reduction, Unpadded, "add padding=1", id="unpadded"),
     pytest.param(
-        ex.check_parallel_reduction,
+        ex.check_reduction_fix, Given, "your convolution still reads the pooled map", id="given"
+    ),
+    pytest.param(ex.check_reduction_fix, ConvThenPool, "4.0× the parallel", id="conv-then-pool"),
+    pytest.param(
+        ex.check_reduction_fix, OnlyForwardFixed, "needs stride=2 like the pool", id="stride-kept"
+    ),
+    pytest.param(ex.check_reduction_fix, PoolThenConv, "side by side", id="pool-then-conv"),
+    pytest.param(ex.check_reduction_fix, Stride1, "need stride=2", id="stride-1"),
+    pytest.param(ex.check_reduction_fix, Unpadded, "add padding=1", id="unpadded"),
+    pytest.param(
+        ex.check_reduction_fix,
         CeilPool,
         "your pool has no padding and rounds up",
         id="ceil-mode",
     ),
     pytest.param(
-        ex.check_parallel_reduction,
+        ex.check_reduction_fix,
         PoolFirst,
         "in the order max-pool, conv; the reference's order is conv, max-pool",
         id="pool-first",
     ),
-    pytest.param(ex.check_parallel_reduction, AvgPool, "use max-pooling", id="avg-pool"),
+    pytest.param(ex.check_reduction_fix, AvgPool, "use max-pooling", id="avg-pool"),
+    pytest.param(ex.check_reduction_fix, FunctionalAvgPool, "use max-pooling", id="f-avg-pool"),
     pytest.param(
-        ex.check_parallel_reduction, FunctionalAvgPool, "use max-pooling", id="f-avg-pool"
-    ),
-    pytest.param(
-        ex.check_parallel_reduction,
+        ex.check_reduction_fix,
         ReLUFirstReduction,
         "your ReLU comes before the BatchNorm",
         id="relu-bn-reduction",
     ),
     pytest.param(
-        ex.check_parallel_reduction, ReLUOnPool, "a ReLU acts on your pool branch", id="relu-pool"
+        ex.check_reduction_fix, ReLUOnPool, "a ReLU acts on your pool branch", id="relu-pool"
     ),
 ]
 

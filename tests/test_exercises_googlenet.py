@@ -1,7 +1,7 @@
 """Notebook 02's checkers: reference solutions and unusual correct answers pass; typical wrong
 answers fail with the feedback that names the mistake."""
 
-from types import MappingProxyType
+import math
 
 import numpy as np
 import pytest
@@ -12,7 +12,8 @@ from torch import nn
 from inception_edu import exercises as ex
 from inception_edu.cost import count
 from inception_edu.models.basic import BasicConv2d
-from inception_edu.models.googlenet import TABLE_1, Inception
+from inception_edu.models.googlenet import Inception
+from inception_edu.train import InceptionLoss
 
 import exercise_solutions as sol
 
@@ -104,43 +105,88 @@ class PlainConvs(nn.Module):
         return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
 
 
-# --- losses and channel tables -------------------------------------------------------------------
+# --- training steps ------------------------------------------------------------------------------
 
 
-def aux_loss_float64(outputs, target):
-    logits, aux2, aux1 = (o.double() for o in outputs)
-    return (
-        F.cross_entropy(logits, target)
-        + 0.3 * F.cross_entropy(aux2, target)
-        + 0.3 * F.cross_entropy(aux1, target)
-    )
+def step(weights=(1.0, 0.3, 0.3), train=True, zero=True, ret=True):
+    """A training step, right by default, with the given mistakes otherwise."""
+
+    def train_step(model, images, targets, optimizer):
+        if train:
+            model.train()
+        outputs = model(images)
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        loss = sum(w * F.cross_entropy(o, targets) for w, o in zip(weights, outputs))
+        if zero:
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss if ret else None
+
+    return train_step
 
 
-def aux_loss_by_name(outputs, target):
+def colleagues_step(model, images, targets, optimizer):
+    """Exercise 3's starting point, as given (without its `raise`)."""
+    outputs = model(images)
+    loss = F.cross_entropy(outputs[0], targets)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def step_with_the_library_loss(model, images, targets, optimizer):
+    """Unusual but right: the library's InceptionLoss, gradients zeroed after the step."""
+    model.train()
+    loss = InceptionLoss(aux_weight=0.3)(model(images), targets)
+    loss.backward()
+    optimizer.step()
+    model.zero_grad()
+    return loss.item()
+
+
+def step_by_attribute_names(model, images, targets, optimizer):
+    """Unusual but right: the named tuple's fields, a criterion object, set_to_none=False."""
+    model.train(True)
     criterion = nn.CrossEntropyLoss()
-    aux = criterion(outputs.aux_logits1, target) + criterion(outputs.aux_logits2, target)
-    return criterion(outputs.logits, target) + 0.3 * aux
+    out = model(images)
+    aux = criterion(out.aux_logits1, targets) + criterion(out.aux_logits2, targets)
+    loss = criterion(out.logits, targets) + 0.3 * aux
+    optimizer.zero_grad(set_to_none=False)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
 
 
-def aux_loss_weights(outputs, target):
-    losses = torch.stack([F.cross_entropy(o, target) for o in outputs])
-    return losses @ torch.tensor([1.0, 0.3, 0.3])
+def max_reduction(in_channels, out_channels, kernel_size):
+    k2 = kernel_size**2
+    bound = k2 * in_channels * out_channels / (in_channels + k2 * out_channels)
+    return math.ceil(bound) - 1
 
 
-def ce(outputs, target):
-    return [F.cross_entropy(o, target) for o in outputs]
+def max_reduction_by_search(in_channels, out_channels, kernel_size):
+    """Unusual but right: count both designs with the library and widen until it stops paying."""
+    c, o, k = in_channels, out_channels, kernel_size
+    direct = count(nn.Conv2d(c, o, k, padding=k // 2, bias=False), (c, 1, 1)).macs
+    r = 0
+    while True:
+        pair = nn.Sequential(
+            nn.Conv2d(c, r + 1, 1, bias=False), nn.Conv2d(r + 1, o, k, padding=k // 2, bias=False)
+        )
+        if count(pair, (c, 1, 1)).macs >= direct:
+            return r
+        r += 1
 
 
-def widths_sum(indices):
-    """Table 1's widths added up, for some of the six columns: a channel table, right or wrong."""
-    return {name: sum(w[i] for i in indices) for name, w in TABLE_1.items()}
+def bound(c, o, k):
+    return k * k * c * o / (c + k * k * o)
 
 
 REFERENCE = [
     pytest.param(ex.check_inception_macs, sol.inception_macs, id="inception_macs"),
     pytest.param(ex.check_inception_module, sol.InceptionModule, id="inception_module"),
-    pytest.param(ex.check_aux_loss, sol.aux_loss, id="aux_loss"),
-    pytest.param(ex.check_stage_channels, sol.STAGE_CHANNELS, id="stage_channels"),
+    pytest.param(ex.check_train_step, step(), id="train_step"),
+    pytest.param(ex.check_max_reduction, max_reduction, id="max_reduction"),
 ]
 
 UNUSUAL = [
@@ -157,19 +203,16 @@ UNUSUAL = [
     ),
     pytest.param(ex.check_inception_module, OwnUnits, id="own-units-pool-first"),
     pytest.param(ex.check_inception_module, ComputedInAnotherOrder, id="computed-in-another-order"),
-    pytest.param(ex.check_aux_loss, aux_loss_float64, id="loss-float64"),
-    pytest.param(ex.check_aux_loss, aux_loss_by_name, id="loss-attribute-names"),
-    pytest.param(ex.check_aux_loss, aux_loss_weights, id="loss-weights-vector"),
-    pytest.param(ex.check_stage_channels, lambda: dict(sol.STAGE_CHANNELS), id="stages-function"),
+    pytest.param(ex.check_train_step, step_with_the_library_loss, id="step-library-zero-after"),
+    pytest.param(ex.check_train_step, step_by_attribute_names, id="step-attribute-names"),
     pytest.param(
-        ex.check_stage_channels,
-        MappingProxyType({k: float(v) for k, v in sol.STAGE_CHANNELS.items()}),
-        id="stages-floats",
+        ex.check_max_reduction,
+        lambda c, o, k: float((k * k * c * o - 1) // (c + k * k * o)),
+        id="reduction-integer-arithmetic-float",
     ),
+    pytest.param(ex.check_max_reduction, max_reduction_by_search, id="reduction-by-search"),
     pytest.param(
-        ex.check_stage_channels,
-        {k: torch.tensor(v) for k, v in sol.STAGE_CHANNELS.items()},
-        id="stages-tensors",
+        ex.check_max_reduction, lambda *a: torch.tensor(max_reduction(*a)), id="reduction-tensor"
     ),
 ]
 
@@ -236,76 +279,73 @@ WRONG = [
         ex.check_inception_module, WideReduction, "Branch widths: 1×1 → ch1x1", id="widths"
     ),
     pytest.param(ex.check_inception_module, PlainConvs, "yours has no BatchNorm", id="no-bn"),
+    pytest.param(ex.check_train_step, colleagues_step, "arrives in eval mode", id="step-as-given"),
     pytest.param(
-        ex.check_aux_loss, lambda o, t: F.cross_entropy(o[0], t), "main loss only", id="loss-main"
+        ex.check_train_step,
+        step(weights=(1.0,), zero=False),
+        "two bugs",
+        id="step-main-only-no-zero",
     ),
     pytest.param(
-        ex.check_aux_loss, lambda o, t: sum(ce(o, t)), "weighted by 0.3", id="loss-unweighted"
+        ex.check_train_step, step(weights=(1.0,)), "main classifier only", id="step-main-only"
     ),
     pytest.param(
-        ex.check_aux_loss,
-        lambda o, t: sum(ce(o, t)) / 3,
+        ex.check_train_step, step(zero=False), "the step before are added", id="step-no-zero"
+    ),
+    pytest.param(ex.check_train_step, step(weights=(1, 1, 1)), "count fully", id="step-weight-1"),
+    pytest.param(ex.check_train_step, step(train=False), "eval mode", id="step-eval"),
+    pytest.param(
+        ex.check_train_step,
+        step(weights=(1 / 3, 1 / 3, 1 / 3)),
         "you average the three losses",
-        id="loss-mean",
+        id="step-mean",
+    ),
+    pytest.param(ex.check_train_step, step(ret=False), "return the loss", id="step-no-return"),
+    pytest.param(
+        ex.check_train_step,
+        lambda model, images, targets, optimizer: 0.0,
+        "leaves the weights as they were",
+        id="step-nothing",
     ),
     pytest.param(
-        ex.check_aux_loss,
-        lambda o, t: 0.3 * sum(ce(o, t)),
-        "you weight the whole sum by 0.3",
-        id="loss-all-scaled",
+        ex.check_train_step,
+        step(weights=(1.0, 0.5, 0.5)),
+        "not in a way we recognise",
+        id="step-other",
     ),
     pytest.param(
-        ex.check_aux_loss,
-        lambda o, t: torch.tensor(sol.aux_loss(o, t).item()),
-        "is cut off from the logits",
-        id="loss-detached",
+        ex.check_max_reduction,
+        lambda c, o, k: math.floor(bound(c, o, k)),
+        "both cost the same",
+        id="reduction-non-strict",
     ),
     pytest.param(
-        ex.check_aux_loss,
-        lambda o, t: sol.aux_loss(o, t).item(),
-        "return the loss as a tensor, not a float",
-        id="loss-float",
+        ex.check_max_reduction,
+        lambda c, o, k: c - 1,
+        "what the 1×1 reduction costs itself",
+        id="reduction-free-1x1",
     ),
     pytest.param(
-        ex.check_aux_loss,
-        lambda o, t: F.cross_entropy(o[0], t, reduction="none"),
-        "0-dimensional tensor",
-        id="loss-per-sample",
+        ex.check_max_reduction,
+        lambda c, o, k: math.ceil(k * c * o / (c + k * o)) - 1,
+        "k² weights per input channel",
+        id="reduction-k-not-k2",
     ),
     pytest.param(
-        ex.check_stage_channels,
-        widths_sum(range(6)),
-        "the reductions (#3×3 reduce, #5×5 reduce) are not outputs",
-        id="stages-all-six",
+        ex.check_max_reduction, bound, "the break-even width itself", id="reduction-bound"
     ),
     pytest.param(
-        ex.check_stage_channels,
-        widths_sum((0, 2, 4)),
-        "'pool proj' channels are part",
-        id="stages-no-pool",
+        ex.check_max_reduction,
+        lambda c, o, k: round(bound(c, o, k)),
+        "you rounded the break-even width",
+        id="reduction-rounded",
     ),
     pytest.param(
-        ex.check_stage_channels,
-        widths_sum((0, 1, 3, 5)),
-        "you took the reductions' widths",
-        id="stages-reductions",
+        ex.check_max_reduction,
+        lambda c, o, k: 16,
+        "for in, out, k = (192, 32, 5): expected 154, you gave 16.",
+        id="reduction-other",
     ),
-    pytest.param(
-        ex.check_stage_channels,
-        dict(sol.STAGE_CHANNELS, inception4e=800),
-        "inception4e: expected 832, you gave 800.",
-        id="stages-one-wrong",
-    ),
-    pytest.param(
-        ex.check_stage_channels, {"inception3a": 256}, "missing: inception3b", id="stages-missing"
-    ),
-    pytest.param(
-        ex.check_stage_channels,
-        dict(sol.STAGE_CHANNELS, inception6a=1024),
-        "no module called inception6a",
-        id="stages-unknown",
-    ),
-    pytest.param(ex.check_stage_channels, [256, 480], "give a dict", id="stages-list"),
 ]
 
 
@@ -321,5 +361,24 @@ def test_rejects_with_the_diagnosis(checker, answer, feedback, capsys):
     assert verdict.status == "failed" and feedback in verdict.message, verdict.message
 
 
-def test_the_empty_template_is_not_attempted(capsys):
-    assert ex.check_stage_channels({}).status == "not attempted"
+def test_a_crash_in_eval_mode_says_why():
+    verdict = ex.check_train_step(colleagues_step)
+    assert verdict.status == "failed" and "your code raised" in verdict.message
+    assert "Call model.train()" in verdict.message
+
+
+def test_a_crash_in_train_mode_gets_no_eval_hint():
+    def crashing(model, images, targets, optimizer):
+        model.train()
+        raise ValueError("oops")
+
+    verdict = ex.check_train_step(crashing)
+    assert "ValueError: oops" in verdict.message and "eval mode" not in verdict.message
+
+
+def test_the_template_is_not_attempted(capsys):
+    def train_step(model, images, targets, optimizer):
+        raise NotImplementedError
+
+    assert ex.check_train_step(train_step).status == "not attempted"
+    assert capsys.readouterr().out.startswith("… train_step: not attempted yet")

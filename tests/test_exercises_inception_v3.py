@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from inception_edu import cost
 from inception_edu import exercises as ex
-from inception_edu.exercises.inception_v3 import MIXED_BLOCKS, mixed_shapes
-from inception_edu.models import inception_v3
+from inception_edu.exercises.inception_v3 import REDUCTIONS, reduction_module
 from inception_edu.models.basic import BasicConv2d
 from inception_edu.models.inception_v3 import InceptionV3Aux
 
@@ -20,18 +20,52 @@ import exercise_solutions_v3 as sol
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def test_mixed_shapes_match_a_real_forward_pass():
-    """The meta-device shapes are those of a real run (at 75 px, the smallest input: quick)."""
-    model = inception_v3(aux_logits=False).eval()
-    seen = {}
-    for name in MIXED_BLOCKS:
-        getattr(model, name).register_forward_hook(
-            lambda m, i, o, name=name: seen.__setitem__(name, tuple(o.shape[1:]))
-        )
-    with torch.no_grad():
-        model(torch.zeros(1, 3, 75, 75))
-    assert seen == mixed_shapes(75)
-    assert mixed_shapes(299) == sol.V3_SHAPES
+# --- the three grid reductions of §5 ------------------------------------------------------------
+
+
+def reduction_costs(d, k):
+    """The reference answer: (multiply-adds, narrowest cut) of each way."""
+    half = (d // 2) ** 2
+    return {
+        "pool_first": (half * 9 * k * 2 * k, half * k),
+        "conv_first": (d * d * 9 * k * 2 * k, half * 2 * k),
+        "parallel": (half * 9 * k * k, half * 2 * k),
+    }
+
+
+def reduction_costs_measured(d, k):
+    """Measure instead of derive: count the modules, read the cut off the shapes."""
+    answer = {}
+    for way in REDUCTIONS:
+        module = reduction_module(way, k)
+        x = torch.zeros(1, k, d, d)
+        if way == "parallel":
+            cut = module.conv(x).numel() + module.pool(x).numel()
+        else:
+            cut = min(module[0](x).numel(), module(x).numel())
+        answer[way] = [torch.tensor(cost.count(module, (k, d, d)).macs), cut]
+    return answer
+
+
+def reduction_costs_as_floats(d, k):
+    return {way: tuple(np.float64(v) for v in pair) for way, pair in reduction_costs(d, k).items()}
+
+
+def changed(way, macs=None, cut=None):
+    """The reference answer with one way's MACs or cut replaced by ``f(d, k)``."""
+
+    def answer(d, k):
+        result = reduction_costs(d, k)
+        right_macs, right_cut = result[way]
+        result[way] = (macs(d, k) if macs else right_macs, cut(d, k) if cut else right_cut)
+        return result
+
+    return answer
+
+
+def test_the_reference_modules_halve_the_grid_and_double_the_channels():
+    for way in REDUCTIONS:
+        assert reduction_module(way, 6)(torch.zeros(1, 6, 10, 10)).shape == (1, 12, 5, 5)
 
 
 # --- the 35×35 block -----------------------------------------------------------------------------
@@ -137,25 +171,15 @@ def aux_head_params_by_counting(in_channels, num_classes):
 
 
 REFERENCE = [
-    pytest.param(ex.check_v3_shapes, sol.V3_SHAPES, id="v3_shapes"),
+    pytest.param(ex.check_reduction_costs, reduction_costs, id="reduction_costs"),
     pytest.param(ex.check_inception_v3a, sol.InceptionA, id="inception_v3a"),
     pytest.param(ex.check_aux_head_params, sol.aux_head_params, id="aux_head_params"),
     pytest.param(ex.check_paper_learning_rate, sol.paper_learning_rate, id="paper_learning_rate"),
 ]
 
 UNUSUAL = [
-    pytest.param(ex.check_v3_shapes, lambda: sol.V3_SHAPES, id="shapes-function"),
-    pytest.param(
-        ex.check_v3_shapes, {k: torch.Size(v) for k, v in sol.V3_SHAPES.items()}, id="shapes-size"
-    ),
-    pytest.param(
-        ex.check_v3_shapes, {k: np.array(v) for k, v in sol.V3_SHAPES.items()}, id="shapes-numpy"
-    ),
-    pytest.param(
-        ex.check_v3_shapes,
-        {k: [float(d) for d in v] for k, v in sol.V3_SHAPES.items()},
-        id="shapes-float-lists",
-    ),
+    pytest.param(ex.check_reduction_costs, reduction_costs_measured, id="costs-measured"),
+    pytest.param(ex.check_reduction_costs, reduction_costs_as_floats, id="costs-numpy-floats"),
     pytest.param(ex.check_inception_v3a, OwnUnitsA, id="own-units-other-order"),
     pytest.param(ex.check_inception_v3a, ComputedBackwards, id="computed-backwards"),
     pytest.param(
@@ -174,45 +198,68 @@ UNUSUAL = [
 ]
 
 WRONG = [
-    pytest.param(ex.check_v3_shapes, lambda: [(256, 35, 35)], "give a dict", id="shapes-list"),
     pytest.param(
-        ex.check_v3_shapes, {"Mixed_5b": (256, 35, 35)}, "missing: Mixed_5c", id="shapes-missing"
+        ex.check_reduction_costs,
+        changed("pool_first", macs=lambda d, k: d * d * 9 * k * 2 * k),
+        "pooling first leaves it (d/2)×(d/2)",
+        id="pool-first-full-grid",
     ),
     pytest.param(
-        ex.check_v3_shapes,
-        dict(sol.V3_SHAPES, Mixed_6a=(768, 18, 18)),
-        "(d − 3) // 2 + 1",
-        id="shapes-padded",
+        ex.check_reduction_costs,
+        changed("conv_first", macs=lambda d, k: 2 * d * d * k * k),
+        "you left out the 3×3 kernel",
+        id="conv-first-no-kernel",
     ),
     pytest.param(
-        ex.check_v3_shapes,
-        dict(sol.V3_SHAPES, Mixed_6a=(480, 17, 17)),
-        "max-pool branch",
-        id="shapes-no-pool",
+        ex.check_reduction_costs,
+        changed("parallel", macs=lambda d, k: d * d * 9 * k * k),
+        "count its output positions",
+        id="parallel-stride",
     ),
     pytest.param(
-        ex.check_v3_shapes,
-        dict(sol.V3_SHAPES, Mixed_7b=(1280, 8, 8)),
-        "side by side",
-        id="shapes-7b",
+        ex.check_reduction_costs,
+        changed("parallel", macs=lambda d, k: (d // 2) ** 2 * 9 * k * 2 * k),
+        "the conv branch needs only k channels",
+        id="parallel-2k",
     ),
     pytest.param(
-        ex.check_v3_shapes,
-        dict(sol.V3_SHAPES, Mixed_5b=(288, 35, 35)),
-        "Mixed_5b: expected (256, 35, 35)",
-        id="shapes-other",
+        ex.check_reduction_costs,
+        changed("pool_first", cut=lambda d, k: (d // 2) ** 2 * 2 * k),
+        "representational bottleneck",
+        id="pool-first-cut-output",
     ),
     pytest.param(
-        ex.check_v3_shapes,
-        dict(sol.V3_SHAPES, Mixed_5c=(288, 35)),
-        "give (channels, height, width)",
-        id="shapes-two",
+        ex.check_reduction_costs,
+        changed("parallel", cut=lambda d, k: (d // 2) ** 2 * k),
+        "must cross both branches",
+        id="parallel-cut-one-branch",
     ),
     pytest.param(
-        ex.check_v3_shapes,
-        dict(sol.V3_SHAPES, Mixed_5c=288),
-        "give (channels, height, width)",
-        id="shapes-int",
+        ex.check_reduction_costs,
+        changed("conv_first", cut=lambda d, k: d * d * k),
+        "the input does not count",
+        id="cut-input",
+    ),
+    pytest.param(
+        ex.check_reduction_costs,
+        changed("conv_first", cut=lambda d, k: 7),
+        "conv_first: the smallest tensor",
+        id="cut-other",
+    ),
+    pytest.param(
+        ex.check_reduction_costs,
+        lambda d, k: {"pool_first": (1, 2)},
+        "missing: conv_first, parallel",
+        id="missing",
+    ),
+    pytest.param(
+        ex.check_reduction_costs,
+        lambda d, k: dict(reduction_costs(d, k), parallel=5),
+        "parallel: give a pair (MACs, narrowest cut)",
+        id="not-a-pair",
+    ),
+    pytest.param(
+        ex.check_reduction_costs, lambda d, k: [1, 2, 3], "return a dict", id="not-a-dict"
     ),
     pytest.param(
         ex.check_inception_v3a, PaperFigure5, "keeps a 1×1 (48) → 5×5 (64) branch", id="fig5"

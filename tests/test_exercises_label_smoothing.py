@@ -2,50 +2,64 @@
 answers fail with the feedback that names the mistake."""
 
 import math
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
-from torch.nn.functional import cross_entropy as imported_cross_entropy
 
 from inception_edu import exercises as ex
-from inception_edu.exercises.label_smoothing import _ece_cases
+from inception_edu.exercises.label_smoothing import STATEMENTS, _ece_cases
 
 import exercise_solutions_label_smoothing as sol
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-# --- smoothed targets and loss -------------------------------------------------------------------
+# --- smoothing and temperature for a target confidence -------------------------------------------
 
 
-def smooth_by_scatter(target, num_classes, eps):
-    q = torch.full((len(target), num_classes), eps / num_classes, dtype=torch.float64)
-    return q.scatter_(1, target[:, None], 1 - eps + eps / num_classes)
+def smoothing_by_bisection(c, k):
+    """Solve 1 − ε + ε/K = c numerically: another road to the same ε."""
+    lo, hi = 0.0, 1.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if 1 - mid + mid / k > c else (lo, mid)
+    return (lo + hi) / 2
 
 
-def over_wrong_classes(t, k, e):
-    one_hot = F.one_hot(t, k).float()
-    return (1 - e) * one_hot + e / (k - 1) * (1 - one_hot)
+def temperature_by_softmax(eps, k, c):
+    """Build the optimal smoothed logits and search T until softmax(z / T) has top probability c."""
+    z = torch.zeros(k, dtype=torch.float64)
+    z[0] = math.log((1 - eps + eps / k) / (eps / k))
+    lo, hi = 1e-3, 1e3  # top probability falls as T grows
+    for _ in range(200):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if (z / mid).softmax(0)[0] > c else (lo, mid)
+    return torch.tensor(math.sqrt(lo * hi), dtype=torch.float64)
 
 
-def true_class_without_its_share(t, k, e):
-    one_hot = F.one_hot(t, k).float()
-    return (1 - e) * one_hot + e / k * (1 - one_hot)
+# --- the calibration statements, on made-up recorded runs ----------------------------------------
 
 
-def cross_entropy_float64(logits, target, eps):
-    return sol.smoothed_cross_entropy(logits.double(), target, eps)
+def fake_results(**changes):
+    """Recorded runs of three seeds where a, c, d and e hold; ``changes`` edits seed 1."""
+    base = {
+        "confidence_plain": 0.90, "confidence_smooth": 0.80,
+        "test_acc_plain": 0.85, "test_acc_smooth": 0.86,
+        "ece_plain": 0.05, "ece_smooth": 0.04,
+        "ece_ts_plain": 0.02, "ece_ts_smooth": 0.03,
+        "temperature_smooth": 0.8,
+    }  # fmt: skip
+    runs = [{"seed": s, "metrics": dict(base)} for s in range(3)]
+    runs[1]["metrics"].update(changes)
+    runs[2]["metrics"]["test_acc_smooth"] = 0.84  # so b does not hold
+    return SimpleNamespace(
+        runs=runs, values=lambda metric: [run["metrics"][metric] for run in runs]
+    )
 
 
-def cross_entropy_soft_targets(logits, target, eps):
-    return nn.CrossEntropyLoss()(logits, sol.smooth_targets(target, logits.shape[1], eps))
-
-
-def cross_entropy_mixture(logits, target, eps):
-    """(1 − ε)·H(q, p) + ε·H(u, p): the paper's decomposition."""
-    log_p = F.log_softmax(logits, dim=1)
-    return (1 - eps) * F.nll_loss(log_p, target) + eps * (-log_p.mean(dim=1)).mean()
+def check_statements(answer, **changes):
+    return ex.check_calibration_statements(answer, results=fake_results(**changes))
 
 
 # --- ECE -----------------------------------------------------------------------------------------
@@ -119,125 +133,87 @@ def largest_gap(c, k, n):
 
 
 REFERENCE = [
-    pytest.param(ex.check_smooth_targets, sol.smooth_targets, id="smooth_targets"),
+    pytest.param(ex.check_smoothing_for_confidence, sol.smoothing_for_confidence, id="smoothing"),
     pytest.param(
-        ex.check_smoothed_cross_entropy, sol.smoothed_cross_entropy, id="smoothed_cross_entropy"
+        ex.check_temperature_for_confidence, sol.temperature_for_confidence, id="temperature"
     ),
     pytest.param(ex.check_expected_calibration_error, sol.expected_calibration_error, id="ece"),
-    pytest.param(ex.check_optimal_logit_gap, sol.optimal_logit_gap, id="optimal_logit_gap"),
+    pytest.param(ex.check_calibration_statements, sol.supported_statements, id="statements"),
 ]
 
 UNUSUAL = [
-    pytest.param(ex.check_smooth_targets, smooth_by_scatter, id="targets-scatter-float64"),
+    pytest.param(ex.check_smoothing_for_confidence, smoothing_by_bisection, id="eps-bisection"),
     pytest.param(
-        ex.check_smooth_targets,
-        lambda t, k, e: sol.smooth_targets(t, k, e).half(),
-        id="targets-float16",
+        ex.check_smoothing_for_confidence,
+        lambda c, k: np.float64(1 - c) / (1 - 1 / k),
+        id="eps-numpy",
     ),
-    pytest.param(ex.check_smoothed_cross_entropy, cross_entropy_float64, id="ce-float64"),
-    pytest.param(ex.check_smoothed_cross_entropy, cross_entropy_soft_targets, id="ce-soft-targets"),
-    pytest.param(ex.check_smoothed_cross_entropy, cross_entropy_mixture, id="ce-mixture"),
-    pytest.param(ex.check_expected_calibration_error, ece_by_ceiling, id="ece-ceiling-tensor64"),
+    pytest.param(ex.check_temperature_for_confidence, temperature_by_softmax, id="t-search-tensor"),
+    pytest.param(
+        ex.check_temperature_for_confidence,
+        lambda e, k, c: math.log1p((1 - e) * k / e) / (math.log(c / (1 - c)) + math.log(k - 1)),
+        id="t-log1p",
+    ),
+    pytest.param(ex.check_expected_calibration_error, ece_by_ceiling, id="ece-ceil-float64"),
     pytest.param(ex.check_expected_calibration_error, ece_by_masks, id="ece-masks-float16"),
-    pytest.param(
-        ex.check_optimal_logit_gap,
-        lambda e, k: math.log(1 - e + e / k) - math.log(e / k),
-        id="gap-difference",
-    ),
-    pytest.param(
-        ex.check_optimal_logit_gap, lambda e, k: math.log1p((1 - e) * k / e), id="gap-log1p"
-    ),
-    pytest.param(
-        ex.check_optimal_logit_gap,
-        lambda e, k: torch.tensor((1 - e + e / k) / (e / k)).log(),
-        id="gap-float32-tensor",
-    ),
+    pytest.param(ex.check_calibration_statements, "E, a", id="statements-string-upper"),
+    pytest.param(ex.check_calibration_statements, ["e", "a"], id="statements-list"),
 ]
 
 WRONG = [
     pytest.param(
-        ex.check_smooth_targets,
-        lambda t, k, e: F.one_hot(t, k).float(),
-        "ε is not used",
-        id="targets-one-hot",
+        ex.check_smoothing_for_confidence,
+        lambda c, k: 1 - c,
+        "also gets its share ε/K",
+        id="eps-no-share",
     ),
     pytest.param(
-        ex.check_smooth_targets, over_wrong_classes, "K − 1 wrong classes", id="targets-k-minus-1"
+        ex.check_smoothing_for_confidence,
+        lambda c, k: (1 - c) * k,
+        "shared by the K − 1 wrong classes",
+        id="eps-one-class",
     ),
     pytest.param(
-        ex.check_smooth_targets, true_class_without_its_share, "summing to 1", id="targets-no-share"
+        ex.check_smoothing_for_confidence,
+        lambda c, k: (1 - c) * (k - 1) / k,
+        "reciprocal factor",
+        id="eps-inverted",
     ),
     pytest.param(
-        ex.check_smooth_targets,
-        lambda t, k, e: sol.smooth_targets(t, k, e).T,
-        "one distribution per row",
-        id="targets-transposed",
+        ex.check_smoothing_for_confidence,
+        lambda c, k: 0.1,
+        "for c = 0.9, K = 10: expected 0.111111, you gave 0.1.",
+        id="eps-other",
     ),
     pytest.param(
-        ex.check_smooth_targets,
-        lambda t, k, e: e * F.one_hot(t, k) + (1 - e) / k,
-        "you swapped ε and 1 − ε",
-        id="targets-swapped",
+        ex.check_temperature_for_confidence,
+        lambda e, k, c: 1 / sol.temperature_for_confidence(e, k, c),
+        "that is 1/T",
+        id="t-inverse",
     ),
     pytest.param(
-        ex.check_smoothed_cross_entropy,
-        lambda z, t, e: -sol.smoothed_cross_entropy(z, t, e),
-        "wrong sign",
-        id="ce-sign",
+        ex.check_temperature_for_confidence,
+        lambda e, k, c: math.log((1 - e + e / k) / (e / k)) / math.log(c * k / (1 - c)),
+        "not K of them",
+        id="t-k-classes",
     ),
     pytest.param(
-        ex.check_smoothed_cross_entropy,
-        lambda z, t, e: sol.smoothed_cross_entropy(z, t, e) * len(t),
-        "return the sum",
-        id="ce-sum",
+        ex.check_temperature_for_confidence,
+        lambda e, k, c: math.log((1 - e + e / k) / (e / k)) / math.log(c / (1 - c)),
+        "you solved for one wrong class",
+        id="t-one-class",
     ),
     pytest.param(
-        ex.check_smoothed_cross_entropy,
-        lambda z, t, e: F.cross_entropy(z, t),
-        "ε is not used",
-        id="ce-plain",
+        ex.check_temperature_for_confidence,
+        lambda e, k, c: math.log((1 - e) / (e / k)) / math.log(c * (k - 1) / (1 - c)),
+        "also gets its share ε/K",
+        id="t-gap-no-share",
     ),
     pytest.param(
-        ex.check_smoothed_cross_entropy,
-        lambda z, t, e: -(sol.smooth_targets(t, 10, e) * z.softmax(1)).sum(1).mean(),
-        "log_softmax",
-        id="ce-probabilities",
-    ),
-    pytest.param(
-        ex.check_smoothed_cross_entropy,
-        lambda z, t, e: -(sol.smooth_targets(t, 10, e) * z.log_softmax(1)).mean(),
-        "average over the classes",
-        id="ce-class-mean",
-    ),
-    pytest.param(
-        ex.check_smoothed_cross_entropy,
-        lambda z, t, e: F.cross_entropy(z, t, label_smoothing=e),
-        "you called cross_entropy with label_smoothing=0.1",
-        id="ce-label-smoothing",
-    ),
-    pytest.param(
-        ex.check_smoothed_cross_entropy,
-        lambda z, t, e: nn.CrossEntropyLoss(label_smoothing=e)(z, t),
-        "label_smoothing=0.1",
-        id="ce-module-label-smoothing",
-    ),
-    pytest.param(
-        ex.check_smoothed_cross_entropy,
-        lambda z, t, e: imported_cross_entropy(z, t, None, None, -100, None, "mean", e),
-        "label_smoothing=0.1",
-        id="ce-imported-positional",
-    ),
-    pytest.param(
-        ex.check_smoothed_cross_entropy,
-        lambda z, t, e: torch.tensor(sol.smoothed_cross_entropy(z, t, e).item()),
-        "cut off from the logits",
-        id="ce-detached",
-    ),
-    pytest.param(
-        ex.check_smoothed_cross_entropy,
-        lambda z, t, e: -(sol.smooth_targets(t, 10, e) * z.log_softmax(1)).sum(1),
-        "0-dimensional",
-        id="ce-per-sample",
+        ex.check_temperature_for_confidence,
+        lambda e, k, c: "1.0",
+        "return a temperature (a number), got str",
+        id="t-string",
     ),
     pytest.param(
         ex.check_expected_calibration_error,
@@ -275,29 +251,30 @@ WRONG = [
         "lose the confidences of exactly 0",
         id="ece-loses-zero",
     ),
+    # The calibration statements, decided on the recorded runs (label_smoothing_calibration.json).
     pytest.param(
-        ex.check_optimal_logit_gap,
-        lambda e, k: math.log((1 - e) / (e / k)),
-        "1 − ε + ε/K, not 1 − ε",
-        id="gap-no-share",
+        ex.check_calibration_statements,
+        "ace",
+        "statement c does not follow from the recorded runs: ECE lower with smoothing fails",
+        id="statements-smoothing-calibrates",
     ),
     pytest.param(
-        ex.check_optimal_logit_gap,
-        lambda e, k: math.log((1 - e) / e),
-        "grows with the number of classes",
-        id="gap-no-k",
+        ex.check_calibration_statements,
+        "ade",
+        "statement d does not follow from the recorded runs: ECE lower after temperature scaling",
+        id="statements-temperature-always-helps",
     ),
     pytest.param(
-        ex.check_optimal_logit_gap,
-        lambda e, k: (1 - e + e / k) / (e / k),
-        "ratio of the probabilities",
-        id="gap-ratio",
+        ex.check_calibration_statements,
+        "abe",
+        "statement b does not follow from the recorded runs: accuracy higher with smoothing fails",
+        id="statements-accuracy",
     ),
     pytest.param(
-        ex.check_optimal_logit_gap,
-        lambda e, k: 4.5,
-        "for ε = 0.1, K = 10: expected 4.51",
-        id="gap-other",
+        ex.check_calibration_statements,
+        "a",
+        "statement e is supported, and you left it out",
+        id="statements-left-out",
     ),
 ]
 
@@ -312,6 +289,79 @@ def test_accepts(checker, answer, capsys):
 def test_rejects_with_the_diagnosis(checker, answer, feedback, capsys):
     verdict = checker(answer)
     assert verdict.status == "failed" and feedback in verdict.message, verdict.message
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "acde",
+        "E, d, C, a",
+        ["a", "c", "d", "e"],
+        {"A", "C", "D", "E"},
+        lambda: ("e", "d", "c", "a"),
+    ],
+    ids=["string", "upper-with-commas", "list", "set", "function"],
+)
+def test_statements_accepted_in_any_form(answer, capsys):
+    verdict = check_statements(answer)
+    assert verdict.status == "passed", verdict.message
+
+
+@pytest.mark.parametrize(
+    "answer, changes, feedback",
+    [
+        (
+            "abcde",
+            {},
+            "statement b does not follow from the recorded runs: accuracy higher with "
+            "smoothing fails in seed 2 (per seed, plain: 0.850, 0.850, 0.850; smoothed: 0.860, "
+            "0.860, 0.840)",
+        ),
+        ("acdef", {}, "statement f does not follow from the recorded runs: dividing every logit"),
+        (
+            "acd",
+            {},
+            "statement e is supported, and you left it out: temperature below 1 holds in "
+            "all 3 recorded seeds (per seed, temperature: 0.800, 0.800, 0.800)",
+        ),
+        (
+            "acde",
+            {"ece_ts_smooth": 0.05},
+            "statement d does not follow from the recorded runs: ECE"
+            " lower after temperature scaling, for both networks fails in seed 1",
+        ),
+        ("acdg", {}, "there is no statement 'g'"),
+        (3, {}, "give the letters of the statements as a string or a set, got 3"),
+    ],
+    ids=[
+        "accuracy",
+        "temperature-changes-accuracy",
+        "left-out",
+        "one-seed-differs",
+        "unknown",
+        "number",
+    ],
+)
+def test_statements_rejected_with_the_evidence(answer, changes, feedback, capsys):
+    verdict = check_statements(answer, **changes)
+    assert verdict.status == "failed" and feedback in verdict.message, verdict.message
+
+
+def test_statements_not_attempted(capsys):
+    def supported_statements():
+        raise NotImplementedError
+
+    assert ex.check_calibration_statements(supported_statements).status == "not attempted"
+
+
+def test_every_statement_is_decided_on_the_recorded_runs():
+    from inception_edu import experiments
+
+    recorded = experiments.load("label_smoothing_calibration")
+    for letter, statement in STATEMENTS.items():
+        holds, evidence = statement.holds(recorded)
+        assert isinstance(holds, bool) and evidence, letter
+    assert not STATEMENTS["f"].holds(recorded)[0]
 
 
 def test_some_confidences_lie_exactly_on_bin_edges():

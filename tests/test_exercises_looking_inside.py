@@ -101,67 +101,97 @@ def doubled(model, image, target):
     return 2 * sol.saliency(model, image, target)
 
 
-# --- branch ablation -----------------------------------------------------------------------------
+# --- mean ablation -------------------------------------------------------------------------------
 
 
-def logit_without_in_place(model, image, module, channels, target):
-    def zero(_module, _inputs, output):
-        output[:, channels.start : channels.stop] = 0  # in place: returns None, fine
-
-    handle = model.get_submodule(module).register_forward_hook(zero)
+def block_output(model, images, module):
+    kept = []
+    handle = model.get_submodule(module).register_forward_hook(lambda _m, _i, out: kept.append(out))
     try:
         with torch.no_grad():
-            return model(image[None])[0, target]  # a 0-dim tensor
+            logits = model(images)
+    finally:
+        handle.remove()
+    return logits, kept[0]
+
+
+def ablated_with(fill):
+    """A mean-ablation whose replacement is fill(block output, channel slice)."""
+
+    def drops(model, images, module, channels, targets):
+        model.eval()
+        logits, out = block_output(model, images, module)
+        c = slice(channels.start, channels.stop)
+        value = fill(out, c)
+
+        def replace(_module, _inputs, output):
+            output = output.clone()
+            output[:, c] = value.expand_as(output[:, c])
+            return output
+
+        handle = model.get_submodule(module).register_forward_hook(replace)
+        try:
+            with torch.no_grad():
+                ablated = model(images)
+        finally:
+            handle.remove()
+        picked = torch.arange(len(images)), targets
+        return logits[picked] - ablated[picked]
+
+    return drops
+
+
+def mean_ablation_in_place_list(model, images, module, channels, targets):
+    """One pass per image for the ablated logits, the mean set in place, a list of floats back."""
+    logits, out = block_output(model.eval(), images, module)
+    mean = out[:, channels.start : channels.stop].mean(0)
+
+    def replace(_module, _inputs, output):
+        output[:, channels.start : channels.stop] = mean  # in place: the hook returns None
+
+    handle = model.get_submodule(module).register_forward_hook(replace)
+    try:
+        with torch.no_grad():
+            return [
+                float(logits[i, t] - model(images[i : i + 1])[0, t])
+                for i, t in enumerate(targets.tolist())
+            ]
     finally:
         handle.remove()
 
 
-def logit_without_float64(model, image, module, channels, target):
-    return torch.tensor(
-        sol.logit_without(model, image, module, channels, target), dtype=torch.float64
-    )
+def mean_ablation_numpy(model, images, module, channels, targets):
+    return sol.mean_ablation_drops(model, images, module, channels, targets).double().numpy()
 
 
-def hook_left(model, image, module, channels, target):
-    def zero(_module, _inputs, output):
-        output[:, channels.start : channels.stop] = 0
+def mean_hook_left(model, images, module, channels, targets):
+    logits, out = block_output(model.eval(), images, module)
+    mean = out[:, channels.start : channels.stop].mean(0, keepdim=True)
 
-    model.get_submodule(module).register_forward_hook(zero)
+    def replace(_module, _inputs, output):
+        output[:, channels.start : channels.stop] = mean
+
+    model.get_submodule(module).register_forward_hook(replace)
     with torch.no_grad():
-        return float(model(image[None])[0, target])
+        ablated = model(images)
+    picked = torch.arange(len(images)), targets
+    return logits[picked] - ablated[picked]
 
 
-def batch_axis(model, image, module, channels, target):
-    def zero(_module, _inputs, output):
-        output = output.clone()
-        output[channels.start : channels.stop] = 0
-        return output
-
-    handle = model.get_submodule(module).register_forward_hook(zero)
-    try:
-        with torch.no_grad():
-            return float(model(image[None])[0, target])
-    finally:
-        handle.remove()
+zeroed = ablated_with(lambda out, c: torch.zeros(()))
+own_positions = ablated_with(lambda out, c: out[:, c].mean((2, 3), keepdim=True))
+per_channel = ablated_with(lambda out, c: out[:, c].mean((0, 2, 3), keepdim=True))
+one_number = ablated_with(lambda out, c: out[:, c].mean())
 
 
-def nothing_zeroed(model, image, module, channels, target):
-    def zero(_module, _inputs, output):
-        output = output.clone()  # changed, but neither returned nor in place
-        output[:, channels.start : channels.stop] = 0
-
-    handle = model.get_submodule(module).register_forward_hook(zero)
-    try:
-        with torch.no_grad():
-            return float(model(image[None])[0, target])
-    finally:
-        handle.remove()
+def ablated_logits(model, images, module, channels, targets):
+    logits, _ = block_output(model.eval(), images, module)
+    picked = torch.arange(len(images)), targets
+    return logits[picked] - sol.mean_ablation_drops(model, images, module, channels, targets)
 
 
-def drop(model, image, module, channels, target):
-    with torch.no_grad():
-        full = float(model(image[None])[0, target])
-    return full - sol.logit_without(model, image, module, channels, target)
+def mean_one_image(model, images, module, channels, targets):
+    return sol.mean_ablation_drops(model, images, module, channels, targets)[:1]
 
 
 # --- integrated gradients ------------------------------------------------------------------------
@@ -213,7 +243,7 @@ def ig_coarse(model, image, baseline, target, steps):
 REFERENCE = [
     pytest.param(ex.check_field_of_chain, sol.field_of_chain, id="field_of_chain"),
     pytest.param(ex.check_saliency, sol.saliency, id="saliency"),
-    pytest.param(ex.check_branch_ablation, sol.logit_without, id="branch_ablation"),
+    pytest.param(ex.check_mean_ablation, sol.mean_ablation_drops, id="mean_ablation"),
     pytest.param(
         ex.check_integrated_gradients, sol.integrated_gradients_by_hand, id="integrated_gradients"
     ),
@@ -233,8 +263,8 @@ UNUSUAL = [
     ),
     pytest.param(ex.check_saliency, saliency_autograd_float64, id="saliency-autograd-float64"),
     pytest.param(ex.check_saliency, saliency_squeezed, id="saliency-squeezed"),
-    pytest.param(ex.check_branch_ablation, logit_without_in_place, id="ablation-in-place-tensor"),
-    pytest.param(ex.check_branch_ablation, logit_without_float64, id="ablation-float64"),
+    pytest.param(ex.check_mean_ablation, mean_ablation_in_place_list, id="mean-in-place-list"),
+    pytest.param(ex.check_mean_ablation, mean_ablation_numpy, id="mean-numpy-float64"),
     pytest.param(ex.check_integrated_gradients, left_riemann, id="ig-left-riemann-64"),
     pytest.param(ex.check_integrated_gradients, right_riemann, id="ig-right-riemann-64"),
     pytest.param(ex.check_integrated_gradients, grid_of_points, id="ig-linspace"),
@@ -295,23 +325,47 @@ WRONG = [
         id="saliency-unrecognized",
     ),
     pytest.param(
-        ex.check_branch_ablation, hook_left, "the hook is still registered", id="ablation-hook-left"
+        ex.check_mean_ablation, mean_hook_left, "the hook is still registered", id="mean-hook-left"
     ),
-    # The first branch starts at channel 0: out[0:k] zeroes the whole of the one image.
+    pytest.param(ex.check_mean_ablation, zeroed, "you set the channels to zero", id="mean-zero"),
     pytest.param(
-        ex.check_branch_ablation,
-        batch_axis,
-        "you zeroed the whole output",
-        id="ablation-batch-axis",
-    ),
-    pytest.param(
-        ex.check_branch_ablation,
-        nothing_zeroed,
-        "did not change the logit",
-        id="ablation-no-change",
+        ex.check_mean_ablation,
+        own_positions,
+        "averaged each image's channels over its own positions",
+        id="mean-own-positions",
     ),
     pytest.param(
-        ex.check_branch_ablation, drop, "you returned the drop of the logit", id="ablation-drop"
+        ex.check_mean_ablation,
+        per_channel,
+        "you averaged over the positions too",
+        id="mean-per-channel",
+    ),
+    pytest.param(
+        ex.check_mean_ablation, one_number, "you used one number for all", id="mean-one-number"
+    ),
+    pytest.param(
+        ex.check_mean_ablation,
+        ablated_logits,
+        "you returned the ablated logits",
+        id="mean-logits",
+    ),
+    pytest.param(
+        ex.check_mean_ablation,
+        lambda *args: -sol.mean_ablation_drops(*args),
+        "your drops have the wrong sign",
+        id="mean-sign",
+    ),
+    pytest.param(
+        ex.check_mean_ablation,
+        mean_one_image,
+        "return one drop per image, a tensor of shape (8,)",
+        id="mean-shape",
+    ),
+    pytest.param(
+        ex.check_mean_ablation,
+        lambda *args: 1.01 * sol.mean_ablation_drops(*args),
+        "image",
+        id="mean-unrecognized",
     ),
     pytest.param(
         ex.check_integrated_gradients,

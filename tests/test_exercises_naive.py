@@ -157,27 +157,55 @@ class SpareLayer(sol.NaiveModule):
 # --- the cases -----------------------------------------------------------------------------------
 
 
-def receptive_field_backwards(kernel_sizes, strides):
-    """From the last layer down: one unit's field in the layer below is (r − 1)·s + k."""
-    r = 1
-    for k, s in reversed(list(zip(kernel_sizes, strides, strict=True))):
-        r = (r - 1) * s + k
-    return r
+class Colleague(nn.Module):
+    """Exercise 3's module: the colleague's, or with some of its three bugs fixed."""
+
+    def __init__(self, in_channels, ch1x1, ch3x3, ch5x5, fixed=()):
+        super().__init__()
+        order = (nn.BatchNorm2d, nn.ReLU) if "relu" in fixed else (nn.ReLU, nn.BatchNorm2d)
+        self.convs = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv2d(in_channels, width, k, padding=k // 2, bias=False),
+                *(
+                    layer(width, eps=1e-3) if layer is nn.BatchNorm2d else layer()
+                    for layer in order
+                ),
+            )
+            for width, k in ((ch1x1, 1), (ch3x3, 3), (ch5x5, 5))
+        )
+        pool = nn.MaxPool2d if "pool" in fixed else nn.AvgPool2d
+        self.pool = pool(3, stride=1, padding=1)
+        self.pool_last = "order" in fixed
+
+    def forward(self, x):
+        convs = [conv(x) for conv in self.convs]
+        if self.pool_last:
+            return torch.cat([*convs, self.pool(x)], dim=1)
+        return torch.cat([self.pool(x), *convs], dim=1)
 
 
-def receptive_field_stride_first(kernel_sizes, strides):
-    r, jump = 1, 1
-    for k, s in zip(kernel_sizes, strides, strict=True):
-        jump *= s  # too early: this layer's stride does not space its own inputs
-        r += (k - 1) * jump
-    return r
+def colleague(*fixed):
+    return lambda *widths: Colleague(*widths, fixed=fixed)
+
+
+FIELDS = {"1×1": 14, "3×3": 22, "5×5": 30, "max-pool": 22}
+
+
+def fields_from_the_library():
+    """Unusual but right: trace them with the library instead of working them out."""
+    from inception_edu.models import naive_small
+    from inception_edu.receptive_field import receptive_field
+
+    net = naive_small()
+    return [receptive_field(net, f"blocks.3.branch{i}", (1, 28, 28)).size for i in (1, 2, 3, 4)]
 
 
 REFERENCE = [
     pytest.param(ex.check_naive_out_channels, sol.naive_out_channels, id="out_channels"),
     pytest.param(ex.check_conv_macs, sol.conv_macs, id="conv_macs"),
     pytest.param(ex.check_naive_module, sol.NaiveModule, id="naive_module"),
-    pytest.param(ex.check_receptive_field, sol.receptive_field, id="receptive_field"),
+    pytest.param(ex.check_naive_module, colleague("relu", "pool", "order"), id="colleague-fixed"),
+    pytest.param(ex.check_branch_fields, lambda: dict(FIELDS), id="branch_fields"),
 ]
 
 UNUSUAL = [
@@ -206,10 +234,13 @@ UNUSUAL = [
     pytest.param(ex.check_naive_module, DeclaredInAnotherOrder, id="declared-otherwise"),
     pytest.param(ex.check_naive_module, OwnLayersSamePadding, id="same-padding-default-eps"),
     pytest.param(ex.check_naive_module, SequentialClamp, id="clamp_min"),
-    pytest.param(ex.check_receptive_field, receptive_field_backwards, id="rf-backwards"),
+    pytest.param(ex.check_branch_fields, fields_from_the_library, id="fields-traced-pairs"),
     pytest.param(
-        ex.check_receptive_field, lambda k, s: float(sol.receptive_field(k, s)), id="rf-float"
+        ex.check_branch_fields,
+        lambda: {"1x1": 14.0, "3X3": np.int64(22), "branch3": torch.tensor(30), "pool": 22},
+        id="fields-other-names-and-types",
     ),
+    pytest.param(ex.check_branch_fields, (14, 22, 30, 22), id="fields-a-plain-tuple"),
 ]
 
 WRONG = [
@@ -325,29 +356,84 @@ WRONG = [
     ),
     pytest.param(ex.check_naive_module, lambda *a: Naive(*a, eps=0.1), "has eps=0.1", id="big-eps"),
     pytest.param(
-        ex.check_receptive_field,
-        lambda ks, ss: sum(ks) - len(ks) + 1,
-        "right for stride 1 only",
-        id="rf-stride-one",
+        ex.check_naive_module,
+        colleague(),
+        "The first layer whose output differs is your `convs.0.2`",
+        id="colleague-as-given",
     ),
     pytest.param(
-        ex.check_receptive_field,
-        lambda ks, ss: 1 + sum((k - 1) * s for k, s in zip(ks, ss, strict=True)),
-        "you multiply by each layer's own stride",
-        id="rf-own-stride",
+        ex.check_naive_module,
+        colleague("pool", "order"),
+        "your ReLU comes before the BatchNorm",
+        id="colleague-relu-left",
     ),
     pytest.param(
-        ex.check_receptive_field,
-        lambda ks, ss: math.prod(ss) * sum(k - 1 for k in ks) + 1,
-        "for kernels",
-        id="rf-other",
+        ex.check_naive_module,
+        colleague("relu", "order"),
+        "your pool branch averages",
+        id="colleague-pool-left",
     ),
     pytest.param(
-        ex.check_receptive_field,
-        receptive_field_stride_first,
-        "before growing the field",
-        id="rf-stride-first",
+        ex.check_naive_module,
+        colleague("relu", "pool"),
+        "in the order max-pool, 1×1, 3×3, 5×5",
+        id="colleague-order-left",
     ),
+    pytest.param(
+        ex.check_branch_fields,
+        lambda: {"1×1": 9, "3×3": 11, "5×5": 13, "max-pool": 11},
+        "you left out the strides",
+        id="fields-no-jump",
+    ),
+    pytest.param(
+        ex.check_branch_fields,
+        lambda: {"1×1": 6, "3×3": 14, "5×5": 22, "max-pool": 14},
+        "you followed the first module's 1×1 branch",
+        id="fields-first-module-1x1",
+    ),
+    pytest.param(
+        ex.check_branch_fields,
+        lambda: {"1×1": 11, "3×3": 19, "5×5": 27, "max-pool": 19},
+        "what the 2×2 max-pools add",
+        id="fields-pools-do-not-grow",
+    ),
+    pytest.param(
+        ex.check_branch_fields,
+        lambda: {"1×1": 14, "3×3": 22, "5×5": 30, "max-pool": 14},
+        "the max-pool branch is a 3×3 window",
+        id="fields-pool-branch",
+    ),
+    pytest.param(
+        ex.check_branch_fields,
+        lambda: [30, 30, 30, 30],
+        "that is the module's field",
+        id="fields-all-the-module",
+    ),
+    pytest.param(
+        ex.check_branch_fields,
+        lambda: {"1×1": 14, "3×3": 22, "5×5": 31, "max-pool": 22},
+        "the 5×5 branch: expected 30, you gave 31.",
+        id="fields-other",
+    ),
+    pytest.param(
+        ex.check_branch_fields,
+        lambda: {"1×1": 14, "3×3": 22, "5×5": 30},
+        "missing: max-pool",
+        id="fields-missing",
+    ),
+    pytest.param(
+        ex.check_branch_fields,
+        lambda: {"1×1": 14, "3×3": 22, "5×5": 30, "7×7": 22},
+        "unknown branch '7×7'",
+        id="fields-unknown-branch",
+    ),
+    pytest.param(
+        ex.check_branch_fields,
+        lambda: {"1×1": 14, "3×3": (22, 21), "5×5": 30, "max-pool": 22},
+        "is square",
+        id="fields-not-square",
+    ),
+    pytest.param(ex.check_branch_fields, lambda: 30, "return a dict", id="fields-one-number"),
 ]
 
 

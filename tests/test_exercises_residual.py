@@ -16,8 +16,8 @@ import exercise_solutions_residual as sol
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def mixed(block, x, order=(0, 1, 2)):
-    branches = [block.branch0, block.branch1, block.branch2]
+def mixed(block, x, order=(0, 1)):
+    branches = [block.branch0, block.branch1]
     return torch.cat([branches[i](x) for i in order], 1)
 
 
@@ -25,27 +25,28 @@ def mixed(block, x, order=(0, 1, 2)):
 
 
 class ProjectionFirst(nn.Module):
-    """Projection declared first, the scale kept as a buffer, padding="same", F.relu; branch 2 runs
-    first (its 1×1 and 3×3s have the same shapes as branch 0's and 1's)."""
+    """Projection declared first, the scale kept as a buffer, padding="same", F.relu; the 1×7
+    branch runs first; torch.add(..., alpha=scale) for the scaled sum."""
 
     def __init__(self, in_channels, scale):
         super().__init__()
-        self.project = nn.Conv2d(96, in_channels, 1)
+        self.project = nn.Conv2d(256, in_channels, 1)
         self.register_buffer("scale", torch.tensor(scale))
         unit = lambda a, b, k: nn.Sequential(  # noqa: E731
             nn.Conv2d(a, b, k, padding="same", bias=False), nn.BatchNorm2d(b, eps=1e-3), nn.ReLU()
         )
-        self.two = nn.Sequential(unit(in_channels, 32, 1), unit(32, 32, 3), unit(32, 32, 3))
-        self.one = nn.Sequential(unit(in_channels, 32, 1), unit(32, 32, 3))
-        self.zero = unit(in_channels, 32, 1)
+        self.long = nn.Sequential(
+            unit(in_channels, 128, 1), unit(128, 128, (1, 7)), unit(128, 128, (7, 1))
+        )
+        self.short = unit(in_channels, 128, 1)
 
     def forward(self, x):
-        two = self.two(x)
-        residual = self.project(torch.cat([self.zero(x), self.one(x), two], dim=1))
-        return F.relu(x + self.scale * residual)
+        long = self.long(x)
+        residual = self.project(torch.cat([self.short(x), long], dim=1))
+        return F.relu(torch.add(x, residual, alpha=float(self.scale)))
 
 
-class ClampedSum(sol.ResidualBlockA):
+class ClampedSum(sol.ResidualBlockB):
     def forward(self, x):
         return (self.conv2d(mixed(self, x)).mul(self.scale) + x).clamp_min(0)
 
@@ -53,73 +54,83 @@ class ClampedSum(sol.ResidualBlockA):
 # --- wrong answers -------------------------------------------------------------------------------
 
 
-class NoScale(sol.ResidualBlockA):
+class Unchanged(sol.ColleaguesInceptionResNetB):
+    """The colleague's block handed in as it is."""
+
+
+class ProjectionFixedOnly(sol.ResidualBlockB):
+    def forward(self, x):
+        return torch.relu(self.scale * x + self.conv2d(mixed(self, x)))
+
+
+class ScaleFixedOnly(sol.ColleaguesInceptionResNetB):
+    def forward(self, x):
+        return torch.relu(x + self.scale * self.conv2d(mixed(self, x)))
+
+
+class NoScale(sol.ResidualBlockB):
     def forward(self, x):
         return torch.relu(x + self.conv2d(mixed(self, x)))
 
 
-class NoFinalReLU(sol.ResidualBlockA):
+class NoFinalReLU(sol.ResidualBlockB):
     def forward(self, x):
         return x + self.scale * self.conv2d(mixed(self, x))
 
 
-class ScaledSum(sol.ResidualBlockA):
+class ScaledSum(sol.ResidualBlockB):
     def forward(self, x):
         return torch.relu(self.scale * (x + self.conv2d(mixed(self, x))))
 
 
-class NoShortcut(sol.ResidualBlockA):
+class NoShortcut(sol.ResidualBlockB):
     def forward(self, x):
         return torch.relu(self.scale * self.conv2d(mixed(self, x)))
 
 
-class ReLUOnResidual(sol.ResidualBlockA):
+class ReLUOnResidual(sol.ResidualBlockB):
+    """BN removed from the projection, its ReLU kept."""
+
     def forward(self, x):
         return torch.relu(x + self.scale * torch.relu(self.conv2d(mixed(self, x))))
 
 
-class ReLUOnShortcut(sol.ResidualBlockA):
+class ReLUOnShortcut(sol.ResidualBlockB):
     def forward(self, x):
         return torch.relu(torch.relu(x) + self.scale * self.conv2d(mixed(self, x)))
 
 
-class BNProjection(sol.ResidualBlockA):
+class BiaslessProjection(sol.ResidualBlockB):
     def __init__(self, in_channels, scale):
         super().__init__(in_channels, scale)
-        self.conv2d = BasicConv2d(96, in_channels, 1)
+        self.conv2d = nn.Conv2d(256, in_channels, 1, bias=False)
 
 
-class BiaslessProjection(sol.ResidualBlockA):
-    def __init__(self, in_channels, scale):
-        super().__init__(in_channels, scale)
-        self.conv2d = nn.Conv2d(96, in_channels, 1, bias=False)
-
-
-class NoProjection(sol.ResidualBlockA):
+class NoProjection(sol.ResidualBlockB):
     def forward(self, x):
-        return torch.relu(mixed(self, x) + self.scale)  # 96 channels: cannot be added to x
+        return torch.relu(mixed(self, x) + self.scale)  # 256 channels: cannot be added to x
 
 
-class SwappedBranches(sol.ResidualBlockA):
+class SwappedBranches(sol.ResidualBlockB):
     def forward(self, x):
-        return torch.relu(x + self.scale * self.conv2d(mixed(self, x, order=(1, 0, 2))))
+        return torch.relu(x + self.scale * self.conv2d(mixed(self, x, order=(1, 0))))
 
 
 class ReLUBeforeBN(ProjectionFirst):
     def __init__(self, in_channels, scale):
         super().__init__(in_channels, scale)
-        for unit in [*self.two, *self.one, self.zero]:
+        for unit in [*self.long, self.short]:
             conv, bn, relu = unit
             unit[1], unit[2] = relu, bn
 
 
-class WideBranch(sol.ResidualBlockA):
+class WideBranch(sol.ResidualBlockB):
     def __init__(self, in_channels, scale):
         super().__init__(in_channels, scale)
-        self.branch2 = nn.Sequential(
-            BasicConv2d(in_channels, 32, 1),
-            BasicConv2d(32, 48, 3, padding=1),
-            BasicConv2d(48, 32, 3, padding=1),
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, 128, 1),
+            BasicConv2d(128, 160, (1, 7), padding=(0, 3)),
+            BasicConv2d(160, 128, (7, 1), padding=(3, 0)),
         )
 
 
@@ -137,7 +148,7 @@ REFERENCE = [
     pytest.param(
         ex.check_reduction_a_channels, sol.reduction_a_channels, id="reduction_a_channels"
     ),
-    pytest.param(ex.check_residual_block, sol.ResidualBlockA, id="residual_block"),
+    pytest.param(ex.check_residual_bug, sol.ResidualBlockB, id="residual_bug"),
     pytest.param(ex.check_residual_variance, sol.residual_variance, id="residual_variance"),
 ]
 
@@ -153,8 +164,8 @@ UNUSUAL = [
         lambda c, k, l_, m, n: torch.tensor(n) + m + c,
         id="channels-tensor",
     ),
-    pytest.param(ex.check_residual_block, ProjectionFirst, id="projection-first-buffer-scale"),
-    pytest.param(ex.check_residual_block, ClampedSum, id="clamp_min"),
+    pytest.param(ex.check_residual_bug, ProjectionFirst, id="projection-first-buffer-scale-add"),
+    pytest.param(ex.check_residual_bug, ClampedSum, id="clamp_min"),
     pytest.param(ex.check_residual_variance, residual_variance_by_loop, id="variance-loop"),
     pytest.param(
         ex.check_residual_variance,
@@ -189,53 +200,61 @@ WRONG = [
         id="channels-other",
     ),
     pytest.param(
-        ex.check_residual_block,
-        NoScale,
-        "you do not multiply the residual by `scale`",
-        id="no-scale",
+        ex.check_residual_bug,
+        Unchanged,
+        "the 1×1 projection still has a BatchNorm",
+        id="unchanged",
     ),
     pytest.param(
-        ex.check_residual_block,
-        NoFinalReLU,
-        "the ReLU after the sum is missing",
-        id="no-final-relu",
-    ),
-    pytest.param(ex.check_residual_block, ScaledSum, "you scale the whole sum", id="scaled-sum"),
-    pytest.param(ex.check_residual_block, NoShortcut, "the shortcut is missing", id="no-shortcut"),
-    pytest.param(
-        ex.check_residual_block, ReLUOnResidual, "a ReLU sits on the residual", id="relu-residual"
+        ex.check_residual_bug,
+        ScaleFixedOnly,
+        "That is one of the two bugs",
+        id="scale-fixed-only",
     ),
     pytest.param(
-        ex.check_residual_block, ReLUOnShortcut, "you add relu(x), not x", id="relu-shortcut"
+        ex.check_residual_bug,
+        ProjectionFixedOnly,
+        "you scale the shortcut, not the residual",
+        id="projection-fixed-only",
     ),
     pytest.param(
-        ex.check_residual_block,
-        BNProjection,
-        "the 1×1 projection has no BatchNorm",
-        id="bn-projection",
+        ex.check_residual_bug, NoScale, "you do not multiply the residual by `scale`", id="no-scale"
     ),
     pytest.param(
-        ex.check_residual_block,
+        ex.check_residual_bug, NoFinalReLU, "the ReLU after the sum is missing", id="no-final-relu"
+    ),
+    pytest.param(ex.check_residual_bug, ScaledSum, "you scale the whole sum", id="scaled-sum"),
+    pytest.param(ex.check_residual_bug, NoShortcut, "the shortcut is missing", id="no-shortcut"),
+    pytest.param(
+        ex.check_residual_bug, ReLUOnResidual, "a ReLU sits on the residual", id="relu-residual"
+    ),
+    pytest.param(
+        ex.check_residual_bug, ReLUOnShortcut, "you add relu(x), not x", id="relu-shortcut"
+    ),
+    pytest.param(
+        ex.check_residual_bug,
         BiaslessProjection,
         "the 1×1 projection needs a bias",
         id="biasless-projection",
     ),
     pytest.param(
-        ex.check_residual_block,
+        ex.check_residual_bug,
         NoProjection,
         "returns a map shaped like its input",
         id="no-projection",
     ),
     pytest.param(
-        ex.check_residual_block,
+        ex.check_residual_bug,
         SwappedBranches,
-        "in the order 3×3, 1×1, double 3×3; the reference's order is 1×1, 3×3, double 3×3",
+        "in the order 1×7, 7×1, 1×1; the reference's order is 1×1, 1×7, 7×1",
         id="order",
     ),
     pytest.param(
-        ex.check_residual_block, ReLUBeforeBN, "your ReLU comes before the BatchNorm", id="relu-bn"
+        ex.check_residual_bug, ReLUBeforeBN, "your ReLU comes before the BatchNorm", id="relu-bn"
     ),
-    pytest.param(ex.check_residual_block, WideBranch, "v1's widths are 32 (1×1)", id="widths"),
+    pytest.param(
+        ex.check_residual_bug, WideBranch, "v1's Inception-ResNet-B widths are 128", id="widths"
+    ),
     pytest.param(
         ex.check_residual_variance,
         lambda v0, v, s, n: v0 + n * s * v,

@@ -25,6 +25,8 @@ _MODULES = {
     5: "label_smoothing",
     6: "residual",
     7: "looking_inside",
+    8: "family",
+    9: "efficiency",
 }
 _CHECKERS = {exercise.checker: _MODULES[exercise.notebook] for exercise in EXERCISES.values()}
 

@@ -1,7 +1,12 @@
-"""Checkers for the exercises of notebook 03 (batch norm, factorization, grid-size reduction)."""
+"""Checkers for the exercises of notebook 03 (batch norm, factorization, grid-size reduction).
+
+03.1 writes batch norm, 03.2 derives when a 1×n then n×1 pair is cheaper than one n×n convolution,
+03.3 builds the factorized convolution, 03.4 finds and fixes the bug in a grid-reduction module.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -10,7 +15,15 @@ from torch import Tensor, nn
 
 from ..cost import count
 from ..models.basic import BasicConv2d
-from ._check import Mistake, Verdict, fixed_seed, run_check, student
+from ._check import (
+    Mistake,
+    StudentError,
+    Verdict,
+    fixed_seed,
+    run_check,
+    student,
+    students_code,
+)
 from ._module_variants import branch_order, no_relu_after_bn, relu_before_bn, wrong_module
 from ._modules import compare_modules, forward_layers
 from ._values import Number, agree, close, diagnose, number, tensor, tensors_close
@@ -18,10 +31,11 @@ from ._values import Number, agree, close, diagnose, number, tensor, tensors_clo
 __all__ = [
     "FactorizedConv",
     "ParallelReduction",
-    "check_asymmetric_saving",
     "check_batch_norm",
     "check_factorized_conv",
-    "check_parallel_reduction",
+    "check_reduction_fix",
+    "check_widest_middle",
+    "widest_cheaper_middle",
 ]
 
 
@@ -105,25 +119,73 @@ def check_batch_norm(batch_norm: Callable[..., Tensor]) -> Verdict:
     return run_check("03.1", check)
 
 
-def check_asymmetric_saving(saving: Callable[[int], float]) -> Verdict:
-    """Check ``saving(n)``: share of MACs saved by 1×n then n×1 instead of n×n (C → C)."""
-    ns = (5, 7, 3)
+def widest_cheaper_middle(c_in: int, c_out: int, n: int) -> int:
+    """Reference for 03.2: the largest C_mid for which a 1×n (C_in → C_mid) then an n×1
+    (C_mid → C_out) costs fewer multiply-adds than one n×n convolution from C_in to C_out."""
+    # Per output position: n·C_in·C_mid + n·C_mid·C_out < n²·C_in·C_out, i.e.
+    # C_mid < n·C_in·C_out / (C_in + C_out): the largest whole number strictly below that.
+    return (n * c_in * c_out - 1) // (c_in + c_out)
+
+
+def check_widest_middle(widest: Callable[[int, int, int], int]) -> Verdict:
+    """Check ``widest(c_in, c_out, n)``: the widest middle at which 1×n then n×1 is cheaper."""
 
     def check() -> str:
-        answer = student(saving)
-        got = [number(answer(n), "a number (a fraction between 0 and 1)") for n in ns]
-        expected = [_saving(n) for n in ns]
-        if agree(got, expected, _same_fraction):
-            return "2n weights instead of n²: 1 − 2/n, a third for n = 3 and 71 % for n = 7."
+        answer = student(widest)
+        what = "a whole number of channels"
+        got = [number(answer(*case), what) for case in _MIDDLE_CASES]
+        expected = [float(widest_cheaper_middle(*case)) for case in _MIDDLE_CASES]
+        labels = [f"for C_in={a}, C_out={b}, n={n}" for a, b, n in _MIDDLE_CASES]
+        if agree(got, expected):
+            return (
+                "C_mid < n·C_in·C_out / (C_in + C_out). Compare with the rank bound: to express "
+                "every n×n kernel the pair needs C_mid ≥ n·min(C_in, C_out), which is never below "
+                "your bound. The pair is cheaper exactly when it cannot express every kernel."
+            )
+        break_even = [n * a * b / (a + b) for a, b, n in _MIDDLE_CASES]
+        if agree(got, break_even, _same_fraction):
+            raise Mistake(
+                "that is the break-even width n·C_in·C_out / (C_in + C_out), where both cost the "
+                "same (and often not a whole number): return the largest whole number of channels "
+                f"strictly below it. ({labels[1]}: {break_even[1]:g} → "
+                f"{widest_cheaper_middle(*_MIDDLE_CASES[1])}.)"
+            )
+        fractional = next((g for g in got if not float(g.value).is_integer()), None)
+        if fractional is not None:
+            raise Mistake(
+                f"return {what}, not {fractional.value:g}: a layer cannot have a fraction of a "
+                "channel."
+            )
         variants = {
-            "that is a percentage: return the fraction.": [100 * e for e in expected],
-            "that is the share of the cost that remains (2n / n²): the saving is the part that "
-            "goes away.": [1 - e for e in expected],
-            "that is 1 − 1/n: the factorization has two layers of n weights each (per pair of "
-            "channels), so 2n weights instead of n².": [1 - 1 / n for n in ns],
+            "at C_mid = n·C_in·C_out / (C_in + C_out) exactly, the pair costs as much as the n×n, "
+            "not less: when that bound is a whole number, the answer is one below it.": [
+                float(n * a * b // (a + b)) for a, b, n in _MIDDLE_CASES
+            ],
+            "that is the first width that is no longer cheaper (the bound rounded up): the "
+            "answer is the last width below the bound.": [
+                float(math.ceil(n * a * b / (a + b))) for a, b, n in _MIDDLE_CASES
+            ],
+            "your formula holds when C_in = C_out only (it uses C_in for both): with different "
+            "widths the pair costs n·C_mid·(C_in + C_out) against n²·C_in·C_out.": [
+                float((n * a - 1) // 2) for a, _, n in _MIDDLE_CASES
+            ],
+            "your formula holds when C_in = C_out only (it uses C_out for both): with different "
+            "widths the pair costs n·C_mid·(C_in + C_out) against n²·C_in·C_out.": [
+                float((n * b - 1) // 2) for _, b, n in _MIDDLE_CASES
+            ],
+            "you count n² multiply-adds per channel pair for the 1×n and the n×1 as well: each has "
+            "n weights per channel pair, so the pair costs n·C_in·C_mid + n·C_mid·C_out.": [
+                float((n * n * a * b - 1) // (a + b)) for a, b, n in _MIDDLE_CASES
+            ],
         }
-        labels = [f"for n={n}" for n in ns]
-        raise diagnose(got, expected, labels, variants, _same_fraction)
+        raise diagnose(
+            got,
+            expected,
+            labels,
+            variants,
+            hint="Count the multiply-adds of each layer per output position (weights × input "
+            "channels × output channels), then solve for C_mid.",
+        )
 
     return run_check("03.2", check)
 
@@ -184,22 +246,44 @@ def check_factorized_conv(module_class: type[nn.Module]) -> Verdict:
     return run_check("03.3", check)
 
 
-def check_parallel_reduction(module_class: type[nn.Module]) -> Verdict:
-    """Check a class built as ``module_class(in_channels, conv_channels)``: stride-2 conv ‖ pool."""
+def check_reduction_fix(module_class: type[nn.Module]) -> Verdict:
+    """Check the fixed grid reduction, built as ``module_class(in_channels, conv_channels)``."""
 
     def check() -> str:
-        c_in, c_conv = 8, 12
+        c_in, c_conv, size = 8, 12, 14
         with fixed_seed(0):
             mine = student(module_class)(c_in, c_conv)
             reference = ParallelReduction(c_in, c_conv)
-            x = torch.randn(2, c_in, 14, 14)
+            x = torch.randn(2, c_in, size, size)
         if any(isinstance(m, nn.AvgPool2d) for m in mine.modules()):
             raise Mistake(_MAX_POOLING)
-        return compare_modules(
+        try:
+            _, out = forward_layers(mine, x, student=True)
+        except StudentError as err:
+            if "Sizes of tensors must match" in str(err.error):
+                err.hint = (
+                    "(your branches end on different grids: both must halve it, so the "
+                    "convolution needs stride=2 like the pool, and padding=1 like the pool.)"
+                )
+            raise
+        if tuple(out.shape) == (2, c_in + c_conv, size // 2, size // 2):
+            with students_code():
+                macs = count(mine, (c_in, size, size)).macs
+            expected = count(reference, (c_in, size, size)).macs
+            if macs > expected:
+                raise Mistake(
+                    f"your module costs {macs:,} multiply-adds, {macs / expected:.1f}× the "
+                    f"parallel block's {expected:,}: your convolution runs on the full "
+                    f"{size}×{size} grid and is pooled afterwards. That removes the bottleneck at "
+                    "the price of Figure 9's expensive version; Figure 10 avoids both by giving "
+                    "the convolution stride 2."
+                )
+        praise = compare_modules(
             mine,
             reference,
             x,
             variants=[
+                wrong_module(_STILL_POOLED, _conv_on_pooled),
                 branch_order(_reduction_branches),
                 relu_before_bn(),
                 no_relu_after_bn(),
@@ -212,6 +296,11 @@ def check_parallel_reduction(module_class: type[nn.Module]) -> Verdict:
                     ),
                 ),
                 wrong_module(
+                    "a ReLU acts on your pool branch: the pooled input is passed on as it is, "
+                    "negative values included.",
+                    lambda ref, t: _reduction_with_pool(ref, t, F.relu(ref.pool(t))),
+                ),
+                wrong_module(
                     _MAX_POOLING,
                     lambda ref, t: _reduction_with_pool(ref, t, F.avg_pool2d(t, 3, 2, 1)),
                 ),
@@ -221,20 +310,30 @@ def check_parallel_reduction(module_class: type[nn.Module]) -> Verdict:
                         ref, t, F.avg_pool2d(t, 3, 2, 1, count_include_pad=False)
                     ),
                 ),
-                wrong_module(
-                    "a ReLU acts on your pool branch: the pooled input is passed on as it is, "
-                    "negative values included.",
-                    lambda ref, t: _reduction_with_pool(ref, t, F.relu(ref.pool(t))),
-                ),
             ],
             branches=_reduction_branches,
             shape_hint=lambda shape: _reduction_shape_hint(shape, c_in, c_conv),
+        )
+        return (
+            f"{praise} The bug: the convolution read the pooled map, so every output channel saw "
+            "the input only through the 7×7 pooled tensor (Figure 9's bottleneck, at Figure 10's "
+            "cost). Now the stride-2 convolution reads the input itself."
         )
 
     return run_check("03.4", check)
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+# (C_in, C_out, n): equal and unequal widths, bounds that are whole numbers (64, 64, 3 → 96;
+# 48, 80, 5 → 150) and that are not (100, 60, 3 → 112.5), and the single-channel case (1.5).
+_MIDDLE_CASES = ((64, 64, 3), (100, 60, 3), (48, 80, 5), (192, 128, 7), (1, 1, 3))
+
+_STILL_POOLED = (
+    "your convolution still reads the pooled map: every output channel then sees the input only "
+    "through the max-pooled tensor, the representational bottleneck of Figure 9 (left), hidden "
+    "behind Figure 10's shapes and cost. The stride-2 convolution must read the input itself."
+)
 
 _MAX_POOLING = (
     "use max-pooling, nn.MaxPool2d(3, stride=2, padding=1), as the exercise asks (Inception-v3's "
@@ -260,18 +359,17 @@ def _same_fraction(got: Number, expected: float) -> bool:
     return close(got, expected, rel=1e-6)
 
 
-def _saving(n: int, channels: int = 8, size: int = 12) -> float:
-    full = count(
-        nn.Conv2d(channels, channels, n, padding=n // 2, bias=False), (channels, size, size)
-    ).macs
-    factorized = count(FactorizedConv(channels, channels, n), (channels, size, size)).macs
-    return 1 - factorized / full
-
-
 def _swapped_padding(reference: FactorizedConv, x: Tensor, n: int) -> Tensor:
     row, column = reference.row, reference.column
     x = row.relu(row.bn(F.conv2d(x, row.conv.weight, padding=(n // 2, 0))))
     return column.relu(column.bn(F.conv2d(x, column.conv.weight, padding=(0, n // 2))))
+
+
+def _conv_on_pooled(reference: nn.Module, x: Tensor) -> Tensor:
+    """The module of exercise 03.4 as given: a stride-1 convolution on the pooled map."""
+    conv, pooled = reference.conv, reference.pool(x)
+    convolved = conv.relu(conv.bn(F.conv2d(pooled, conv.conv.weight, padding=1)))
+    return torch.cat([convolved, pooled], 1)
 
 
 def _reduction_branches(reference: nn.Module, x: Tensor) -> list[tuple[str, Tensor]]:

@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..models.inception_v3 import InceptionV3A, InceptionV3Aux, inception_v3
+from .. import cost
+from ..models.inception_v3 import InceptionV3A, InceptionV3Aux
 from ._check import (
     Mistake,
-    NotAttempted,
     Verdict,
     fixed_seed,
     n_params,
@@ -25,52 +25,82 @@ from ._modules import compare_modules
 from ._values import Number, agree, close, diagnose, number
 
 __all__ = [
-    "MIXED_BLOCKS",
+    "REDUCTIONS",
     "check_aux_head_params",
     "check_inception_v3a",
     "check_paper_learning_rate",
-    "check_v3_shapes",
-    "mixed_shapes",
+    "check_reduction_costs",
+    "reduction_module",
 ]
 
-#: The Inception blocks of Inception-v3, in order (torchvision's names).
-MIXED_BLOCKS = (
-    "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b",
-    "Mixed_6c", "Mixed_6d", "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c",
-)  # fmt: skip
+#: The three ways of §5 to take a d×d×k map to (d/2)×(d/2)×2k, in the exercise's order.
+REDUCTIONS = ("pool_first", "conv_first", "parallel")
 
 
-def mixed_shapes(size: int = 299) -> dict[str, tuple[int, int, int]]:
-    """Return the (C, H, W) output of every Mixed block of ``inception_v3()`` on a size×size image.
+def reduction_module(way: str, k: int) -> nn.Module:
+    """Return the reference module of one of the ``REDUCTIONS`` for ``k`` input channels.
 
-    Runs on the meta device: shapes only, no memory and no arithmetic.
+    "pool_first" (Fig. 9, left): 3×3/2 max-pool, then a 3×3 conv k → 2k. "conv_first" (Fig. 9,
+    right): a 3×3 conv k → 2k, then the pool. "parallel" (Fig. 10): a 3×3/2 conv k → k beside
+    the pool, concatenated. Every conv and pool is padded by 1, so an even d halves exactly.
     """
-    return dict(_mixed_shapes(size))
+    if way not in REDUCTIONS:
+        raise ValueError(f"way must be one of {', '.join(REDUCTIONS)}, got {way!r}")
+    pool = nn.MaxPool2d(3, stride=2, padding=1)
+    if way == "pool_first":
+        return nn.Sequential(pool, nn.Conv2d(k, 2 * k, 3, padding=1, bias=False))
+    if way == "conv_first":
+        return nn.Sequential(nn.Conv2d(k, 2 * k, 3, padding=1, bias=False), pool)
+    return _Parallel(nn.Conv2d(k, k, 3, stride=2, padding=1, bias=False), pool)
 
 
-def check_v3_shapes(
-    shapes: Mapping[str, Sequence[int]] | Callable[[], Mapping[str, Sequence[int]]],
+def check_reduction_costs(
+    reduction_costs: Callable[[int, int], Mapping[str, Sequence[object]]],
 ) -> Verdict:
-    """Check the output (C, H, W) of each Mixed block for a 3×299×299 input.
+    """Check ``reduction_costs(d, k)``: for each of ``REDUCTIONS``, (MACs, narrowest cut).
 
-    ``shapes`` is a dict mapping block names to shapes, or a function returning one.
+    The MACs are measured with ``cost.count`` on the reference modules; the narrowest cut is the
+    fewest values that a cut between the input and the output must carry (a cut through parallel
+    branches crosses all of them; the input itself does not count).
     """
+    cases = ((14, 40), (8, 16), (36, 24))
 
     def check() -> str:
-        answer = student(shapes)() if callable(shapes) else shapes
-        if not isinstance(answer, Mapping):
-            raise Mistake(f"give a dict of block name → (C, H, W), got {type(answer).__name__}.")
-        if not answer:
-            raise NotAttempted()
-        expected = mixed_shapes(299)
-        missing = [name for name in MIXED_BLOCKS if name not in answer]
-        if missing:
-            raise Mistake(f"give one (C, H, W) entry per block; missing: {', '.join(missing)}.")
-        for name in MIXED_BLOCKS:
-            got, want = _shape(name, answer[name]), expected[name]
-            if got != want:
-                raise _shape_mistake(name, got, want)
-        return "35×35 → 17×17 → 8×8 while the channels grow 256 → 768 → 2048."
+        answer = student(reduction_costs)
+        answers = [_reduction_answer(answer(d, k)) for d, k in cases]
+        labels = [f"for d = {d}, k = {k}" for d, k in cases]
+        for way in REDUCTIONS:
+            got = [a[way][0] for a in answers]
+            expected = [_measured_macs(way, d, k) for d, k in cases]
+            if not agree(got, expected, _same_count):
+                raise diagnose(
+                    got,
+                    expected,
+                    labels,
+                    _macs_variants(way, cases),
+                    _same_count,
+                    hint=f"{way}: {_MACS_HINTS[way]}",
+                )
+            got = [a[way][1] for a in answers]
+            expected = [_narrowest(way, d, k) for d, k in cases]
+            if not agree(got, expected, _same_count):
+                raise diagnose(
+                    got,
+                    expected,
+                    labels,
+                    _narrowest_variants(way, cases),
+                    _same_count,
+                    hint=f"{way}: the smallest tensor, or set of parallel tensors, that everything "
+                    "passes through.",
+                )
+        d, k = cases[0]
+        macs = {way: _measured_macs(way, d, k) for way in REDUCTIONS}
+        return (
+            f"for d = {d}, k = {k}: pool first {macs['pool_first'] / 1e6:.2f} M MACs through a "
+            f"cut of only {_narrowest('pool_first', d, k):,} values; conv first 4× the MACs "
+            f"({macs['conv_first'] / 1e6:.2f} M); parallel half of pool-first's "
+            f"({macs['parallel'] / 1e6:.2f} M) with no bottleneck: §5's argument for Fig. 10."
+        )
 
     return run_check("04.1", check)
 
@@ -207,58 +237,127 @@ def _same_rate(got: Number, expected: float) -> bool:
     return close(got, expected, rel=1e-9)
 
 
-@functools.lru_cache(maxsize=4)
-def _mixed_shapes(size: int) -> tuple[tuple[str, tuple[int, int, int]], ...]:
-    shapes: dict[str, tuple[int, int, int]] = {}
+class _Parallel(nn.Module):
+    """Two stride-2 branches of one input, concatenated (Fig. 10)."""
 
-    def recorder(name: str):
-        def hook(module, inputs, output):
-            shapes[name] = tuple(output.shape[1:])
+    def __init__(self, conv: nn.Module, pool: nn.Module) -> None:
+        super().__init__()
+        self.conv, self.pool = conv, pool
 
-        return hook
-
-    with torch.device("meta"):
-        model = inception_v3(aux_logits=False).eval()
-        for name in MIXED_BLOCKS:
-            getattr(model, name).register_forward_hook(recorder(name))
-        model(torch.zeros(1, 3, size, size))
-    return tuple(shapes.items())
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([self.conv(x), self.pool(x)], 1)
 
 
-def _shape(name: str, value: object) -> tuple[int, ...]:
-    """The student's (C, H, W) for a block as a tuple of ints, or a Mistake."""
-    # Tuples, lists, torch.Size, a 3-element tensor or array: anything iterable but text.
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise Mistake(f"{name}: give (channels, height, width), got {value!r}.")
-    with students_code():
-        items = list(value)
-    values = [number(v, f"whole numbers for {name}") for v in items]
-    if len(values) != 3 or any(not v.value.is_integer() for v in values):
-        shown = tuple(v.value for v in values)
+_MACS_HINTS = {
+    "pool_first": "one 3×3 conv k → 2k on the pooled (d/2)×(d/2) grid.",
+    "conv_first": "one 3×3 conv k → 2k on the full d×d grid (the pool costs no multiply-adds).",
+    "parallel": "one 3×3 conv k → k whose stride 2 gives a (d/2)×(d/2) output; the pool adds "
+    "the other k channels for free.",
+}
+
+
+@functools.lru_cache(maxsize=32)
+def _measured_macs(way: str, d: int, k: int) -> int:
+    with torch.device("meta"):  # counting needs shapes only
+        module = reduction_module(way, k)
+    return cost.count(module, (k, d, d)).macs
+
+
+def _narrowest(way: str, d: int, k: int) -> int:
+    half = (d // 2) ** 2
+    return half * k if way == "pool_first" else half * 2 * k
+
+
+def _macs_variants(way: str, cases: Sequence[tuple[int, int]]) -> dict[str, list[float]]:
+    def each(formula: Callable[[int, int], float]) -> list[float]:
+        return [formula(d, k) for d, k in cases]
+
+    full, half = (lambda d: d * d), (lambda d: (d // 2) ** 2)
+    right = each(lambda d, k: _measured_macs(way, d, k))
+    variants: dict[str, list[float]] = {}
+    if way == "pool_first":
+        variants[
+            "you ran the conv on the full d×d grid: pooling first leaves it (d/2)×(d/2), "
+            "a quarter of the positions."
+        ] = each(lambda d, k: full(d) * 9 * k * 2 * k)
+    if way == "conv_first":
+        variants["the conv runs before the pool, on the full d×d grid, not on (d/2)×(d/2)."] = each(
+            lambda d, k: half(d) * 9 * k * 2 * k
+        )
+    if way == "parallel":
+        variants[
+            "a stride-2 conv computes outputs only on the (d/2)×(d/2) grid: count its "
+            "output positions, not its input's."
+        ] = each(lambda d, k: full(d) * 9 * k * k)
+        variants[
+            "the conv branch needs only k channels: the pool branch passes the other k "
+            "(the input's) on, concatenated."
+        ] = each(lambda d, k: half(d) * 9 * k * 2 * k)
+    generic = {
+        "you left out the 3×3 kernel: each output value of a 3×3 conv takes 9 × (input "
+        "channels) multiply-adds (the paper's 2d²k² counts per position, not per weight).": [
+            m / 9 for m in right
+        ],
+        "that is twice the multiply-adds: you counted FLOPs (a multiply and an add) or both "
+        "halves of a multiply-add.": [2 * m for m in right],
+    }
+    # The way's own mistakes first: an answer twice too large has two readings.
+    return {**variants, **generic}
+
+
+def _narrowest_variants(way: str, cases: Sequence[tuple[int, int]]) -> dict[str, list[float]]:
+    def each(formula: Callable[[int, int], float]) -> list[float]:
+        return [formula(d, k) for d, k in cases]
+
+    variants = {
+        "the input does not count: the cut lies between the input and the output, and you want "
+        "the narrowest one.": each(lambda d, k: d * d * k),
+    }
+    if way == "pool_first":
+        variants[
+            "that is the output; before it, everything passes through the pooled map of "
+            "(d/2)²·k values: the representational bottleneck of Fig. 9 (left)."
+        ] = each(lambda d, k: (d // 2) ** 2 * 2 * k)
+    if way == "conv_first":
+        variants[
+            "that is the widest tensor (the conv's output on the full grid); the narrowest "
+            "is the pooled output."
+        ] = each(lambda d, k: d * d * 2 * k)
+    if way == "parallel":
+        variants[
+            "a cut between input and output must cross both branches: the conv's k "
+            "channels and the pool's k channels together."
+        ] = each(lambda d, k: (d // 2) ** 2 * k)
+    return variants
+
+
+def _reduction_answer(value: object) -> dict[str, tuple[Number, Number]]:
+    """The student's dict of way → (MACs, narrowest cut) as Numbers, or a Mistake."""
+    if not isinstance(value, Mapping):
         raise Mistake(
-            f"{name}: give (channels, height, width) as three whole numbers, got {shown}."
+            f"return a dict with the keys {', '.join(REDUCTIONS)}, got {type(value).__name__}."
         )
-    return tuple(int(v.value) for v in values)
+    missing = [way for way in REDUCTIONS if way not in value]
+    if missing:
+        raise Mistake(f"return one entry per way; missing: {', '.join(missing)}.")
+    answer = {}
+    for way in REDUCTIONS:
+        pair = value[way]
+        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__iter__"):
+            raise Mistake(f"{way}: give a pair (MACs, narrowest cut), got {pair!r}.")
+        with students_code():
+            items = list(pair)
+        if len(items) != 2:
+            raise Mistake(f"{way}: give a pair (MACs, narrowest cut), got {len(items)} values.")
+        answer[way] = (
+            number(items[0], f"a number of MACs for {way}"),
+            number(items[1], f"a number of values for {way}"),
+        )
+    return answer
 
 
-def _shape_mistake(name: str, got: tuple[int, ...], want: tuple[int, int, int]) -> Mistake:
-    if got[0] == want[0]:
-        return Mistake(
-            f"{name}: the grid is {want[1]}×{want[2]}, not {got[1]}×{got[2]}. The ImageNet "
-            "network's reductions are unpadded: a 3×3 window with stride 2 takes a d×d "
-            "grid to (d − 3) // 2 + 1."
-        )
-    if name in ("Mixed_6a", "Mixed_7a") and got[0] < want[0]:
-        return Mistake(
-            f"{name}: {got[0]} channels is too few. A grid reduction's max-pool branch "
-            "passes every input channel on, concatenated with the conv branches."
-        )
-    if name in ("Mixed_7b", "Mixed_7c") and got[0] == want[0] - 768:
-        return Mistake(
-            f"{name}: the 1×3 and 3×1 convolutions of Fig. 7 run side by side and are "
-            "concatenated, 384 channels each, in both of the block's split branches."
-        )
-    return Mistake(f"{name}: expected {want}, got {got}.")
+def _same_count(got: Number, expected: float) -> bool:
+    return close(got, expected, rel=1e-9)
 
 
 def _v3a_branches(

@@ -3,109 +3,98 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
-from torch.overrides import TorchFunctionMode
 
 from ..calibration import expected_calibration_error
-from ._check import Mistake, Verdict, fixed_seed, run_check, student
-from ._values import (
-    Number,
-    agree,
-    attached_loss,
-    close,
-    diagnose,
-    number,
-    tensor,
-    tensors_close,
-)
+from ._check import Mistake, Verdict, fixed_seed, run_check, student, students_code
+from ._values import Number, agree, close, diagnose, number
 
 __all__ = [
+    "STATEMENTS",
+    "check_calibration_statements",
     "check_expected_calibration_error",
-    "check_optimal_logit_gap",
-    "check_smooth_targets",
-    "check_smoothed_cross_entropy",
+    "check_smoothing_for_confidence",
+    "check_temperature_for_confidence",
 ]
 
 
-def check_smooth_targets(smooth_targets: Callable[[Tensor, int, float], Tensor]) -> Verdict:
-    """Check ``smooth_targets(target, num_classes, eps)``: the N×K smoothed distributions q'."""
+def check_smoothing_for_confidence(smoothing: Callable[[float, int], float]) -> Verdict:
+    """Check ``smoothing(confidence, num_classes)``: the ε whose optimum has that top probability.
+
+    At the minimum of the smoothed loss the prediction equals the target q', whose top
+    probability is 1 − ε + ε/K; solving for ε gives ε = (1 − c)·K/(K − 1).
+    """
+    cases = ((0.9, 10), (0.8, 1000), (0.99, 2), (0.5, 3))
 
     def check() -> str:
-        target = torch.tensor([3, 0, 9, 3])
-        answer = student(smooth_targets)
-        for num_classes, eps in ((10, 0.1), (10, 0.3), (13, 0.2)):
-            expected = _reference_targets(target, num_classes, eps)
-            got = tensor(answer(target.clone(), num_classes, eps))
-            if tuple(got.shape) != tuple(expected.shape):
-                raise Mistake(
-                    f"for {len(target)} targets and {num_classes} classes return a "
-                    f"{len(target)}×{num_classes} tensor (one distribution per row); yours has "
-                    f"shape {tuple(got.shape)}."
-                )
-            if tensors_close(got, expected, atol=1e-6):
-                continue
-            for feedback, wrong in _wrong_targets(target, num_classes, eps).items():
-                if tensors_close(got, wrong, atol=1e-6):
-                    raise Mistake(feedback)
-            raise Mistake(
-                f"for K = {num_classes}, ε = {eps}: expected the true class to get "
-                f"{1 - eps + eps / num_classes:.4f} and every other class {eps / num_classes:.4f}."
+        answer = student(smoothing)
+        got = [number(answer(c, k), "a smoothing ε (a number)") for c, k in cases]
+        expected = [(1 - c) * k / (k - 1) for c, k in cases]
+        if agree(got, expected, _same_value):
+            return (
+                "ε = (1 − c)·K/(K − 1): the true class keeps 1 − ε + ε/K. For 10 classes and "
+                f"a 90 % target, ε = {expected[0]:.4f}, a little more than 0.1."
             )
-        return "q'(k) = (1 − ε)·δ(k, y) + ε/K: the true class keeps 1 − ε + ε/K, the others ε/K."
+        variants = {
+            "1 − c would be right if the true class got 1 − ε; it also gets its share ε/K of the "
+            "uniform part, so it keeps 1 − ε + ε/K = c.": [1 - c for c, _ in cases],
+            "you set the share of one wrong class, ε/K, to 1 − c; the whole 1 − c is shared by "
+            "the K − 1 wrong classes: (K − 1)·ε/K = 1 − c.": [(1 - c) * k for c, k in cases],
+            "that is the reciprocal factor: from 1 − ε·(K − 1)/K = c, ε = (1 − c)·K/(K − 1).": [
+                (1 - c) * (k - 1) / k for c, k in cases
+            ],
+        }
+        labels = [f"for c = {c}, K = {k}" for c, k in cases]
+        raise diagnose(got, expected, labels, variants, _same_value)
 
     return run_check("05.1", check)
 
 
-def check_smoothed_cross_entropy(
-    smoothed_cross_entropy: Callable[[Tensor, Tensor, float], Tensor],
+def check_temperature_for_confidence(
+    temperature: Callable[[float, int, float], float],
 ) -> Verdict:
-    """Check ``smoothed_cross_entropy(logits, target, eps)`` against F.cross_entropy.
+    """Check ``temperature(eps, num_classes, confidence)`` for a network at the smoothed optimum.
 
-    Calling ``F.cross_entropy`` or ``nn.CrossEntropyLoss`` with ``label_smoothing=`` is what the
-    exercise rules out; soft targets (``F.cross_entropy(logits, q)``) are allowed.
+    There every wrong logit is equal and the true one is ahead by g = log((1 − ε + ε/K)/(ε/K));
+    dividing the logits by T makes the top probability 1 / (1 + (K − 1)·exp(−g/T)), which equals
+    c for T = g / log(c·(K − 1)/(1 − c)).
     """
+    cases = ((0.1, 10, 0.95), (0.1, 10, 0.91), (0.2, 100, 0.6), (0.05, 5, 0.999))
 
     def check() -> str:
-        with fixed_seed(5):
-            logits = 3 * torch.randn(8, 10)
-            target = torch.randint(0, 10, (8,))
-        answer = student(smoothed_cross_entropy)
-        for eps in (0.1, 0.25, 0.0):
-            with _label_smoothing_spy() as smoothing:
-                loss = answer(logits.clone().requires_grad_(True), target.clone(), eps)
-            if smoothing:
-                raise Mistake(
-                    f"you called cross_entropy with label_smoothing={smoothing[0]:g}: this "
-                    "exercise asks you to build the loss yourself, from q' and log_softmax (the "
-                    "checker compares it with that call)."
-                )
-            got = number(attached_loss(loss))
-            expected = float(F.cross_entropy(logits, target, label_smoothing=eps))
-            if _same_loss(got, expected):
-                continue
-            q, log_p = _reference_targets(target, 10, eps), logits.double().log_softmax(1)
-            plain = float(F.cross_entropy(logits, target))
-            variants = {
-                "your loss has the wrong sign: cross-entropy is −Σ q'(k) log p(k).": [-expected],
-                "you return the sum over the batch: take the mean, as F.cross_entropy does.": [
-                    expected * len(target)
-                ],
-                f"with ε = {eps} you return the plain cross-entropy: ε is not used.": [
-                    plain if eps else math.nan
-                ],
-                "take the log of the probabilities (log_softmax), not the probabilities.": [
-                    float(-(q * log_p.exp()).sum(1).mean())
-                ],
-                "you average over the classes too: sum over the K classes, average over the "
-                "batch.": [expected / 10],
-            }
-            raise diagnose([got], [expected], [f"with ε = {eps}"], variants, _same_loss)
-        return "identical to F.cross_entropy(logits, target, label_smoothing=ε), for every ε tried."
+        answer = student(temperature)
+        got = [number(answer(e, k, c), "a temperature (a number)") for e, k, c in cases]
+        expected = [_gap(e, k) / math.log(c * (k - 1) / (1 - c)) for e, k, c in cases]
+        if agree(got, expected, _same_value):
+            return (
+                f"T = g / log(c·(K − 1)/(1 − c)) with g = log((1 − ε + ε/K)/(ε/K)): a 95 % "
+                f"target needs T = {expected[0]:.3f} (< 1 sharpens), 91 % needs T = 1, the "
+                "smoothed optimum itself."
+            )
+        variants = {
+            "that is 1/T: the logits are divided by T, so a sharper prediction needs T < 1.": [
+                1 / x for x in expected
+            ],
+            "there are K − 1 wrong classes, each at exp(−g/T) relative to the true one: "
+            "c = 1 / (1 + (K − 1)·exp(−g/T)), not K of them.": [
+                _gap(e, k) / math.log(c * k / (1 - c)) for e, k, c in cases
+            ],
+            "you solved for one wrong class: with K − 1 of them the top probability is "
+            "1 / (1 + (K − 1)·exp(−g/T)).": [
+                _gap(e, k) / math.log(c / (1 - c)) for e, k, c in cases
+            ],
+            "the gap at the smoothed optimum is log((1 − ε + ε/K)/(ε/K)): the true class also "
+            "gets its share ε/K.": [
+                math.log((1 - e) / (e / k)) / math.log(c * (k - 1) / (1 - c)) for e, k, c in cases
+            ],
+        }
+        labels = [f"for ε = {e}, K = {k}, c = {c}" for e, k, c in cases]
+        raise diagnose(got, expected, labels, variants, _same_value)
 
     return run_check("05.2", check)
 
@@ -155,29 +144,100 @@ def check_expected_calibration_error(
     return run_check("05.3", check)
 
 
-def check_optimal_logit_gap(optimal_logit_gap: Callable[[float, int], float]) -> Verdict:
-    """Check ``optimal_logit_gap(eps, num_classes)``: z_true − z_other at the loss's minimum."""
-    cases = ((0.1, 10), (0.1, 1000), (0.3, 10), (0.05, 100))
+@dataclass(frozen=True)
+class Statement:
+    """A claim about the recorded experiment, and the test that decides it on the seeds."""
+
+    text: str
+    holds: Callable[[Any], tuple[bool, str]]  # results -> (holds, the evidence, in words)
+
+
+def _every(results: Any, what: str, test: Callable[[dict[str, Any]], bool]) -> tuple[bool, str]:
+    """Whether ``test`` holds in every recorded seed; the evidence names the first exception."""
+    failing = [run["seed"] for run in results.runs if not test(run["metrics"])]
+    if failing:
+        return False, f"{what} fails in seed {failing[0]}"
+    return True, f"{what} holds in all {len(results.runs)} recorded seeds"
+
+
+def _listed(results: Any, metric: str) -> str:
+    return ", ".join(f"{float(v):.3f}" for v in results.values(metric))
+
+
+STATEMENTS: dict[str, Statement] = {
+    "a": Statement(
+        "Smoothing lowered the mean confidence on the test set in every seed.",
+        lambda r: _every(
+            r,
+            "confidence lower with smoothing",
+            lambda m: m["confidence_smooth"] < m["confidence_plain"],
+        ),
+    ),
+    "b": Statement(
+        "Smoothing raised the test accuracy in every seed.",
+        lambda r: _every(
+            r,
+            "accuracy higher with smoothing",
+            lambda m: m["test_acc_smooth"] > m["test_acc_plain"],
+        ),
+    ),
+    "c": Statement(
+        "Smoothing lowered the test ECE in every seed.",
+        lambda r: _every(r, "ECE lower with smoothing", lambda m: m["ece_smooth"] < m["ece_plain"]),
+    ),
+    "d": Statement(
+        "Temperature scaling, fitted on the validation split, lowered the test ECE of both "
+        "networks in every seed.",
+        lambda r: _every(
+            r,
+            "ECE lower after temperature scaling, for both networks",
+            lambda m: m["ece_ts_plain"] < m["ece_plain"] and m["ece_ts_smooth"] < m["ece_smooth"],
+        ),
+    ),
+    "e": Statement(
+        "The temperature fitted to the smoothed network is below 1 in every seed: it sharpens "
+        "the smoothed network's predictions.",
+        lambda r: _every(r, "temperature below 1", lambda m: m["temperature_smooth"] < 1),
+    ),
+    "f": Statement(
+        "Temperature scaling changed the test accuracy of at least one network.",
+        lambda r: (
+            False,
+            "dividing every logit of an image by the same T > 0 keeps their order, so every "
+            "prediction, and the accuracy, stays the same",
+        ),
+    ),
+}
+
+
+def check_calibration_statements(
+    answer: Callable[[], Iterable[str] | str] | Iterable[str] | str, results: Any = None
+) -> Verdict:
+    """Check which of ``STATEMENTS`` the recorded seeds support: letters, as a string or a set.
+
+    ``results`` defaults to the recorded ``label_smoothing_calibration`` experiment.
+    """
 
     def check() -> str:
-        answer = student(optimal_logit_gap)
-        got = [number(answer(eps, k), "a number") for eps, k in cases]
-        expected = [math.log((1 - eps + eps / k) / (eps / k)) for eps, k in cases]
-        if agree(got, expected, _same_gap):
-            return "softmax(z) = q' at the minimum: z_true − z_other = log((1 − ε + ε/K) / (ε/K))."
-        variants = {
-            "close: but the true class's target probability is 1 − ε + ε/K, not 1 − ε (it also "
-            "gets its share of the uniform part).": [math.log((1 - e) / (e / k)) for e, k in cases],
-            "the gap grows with the number of classes K: each wrong class gets ε/K, not ε. "
-            "Compare the two target probabilities q'(true) and q'(other).": [
-                math.log((1 - e) / e) for e, _ in cases
-            ],
-            "that is the ratio of the probabilities; logits differ by its logarithm.": [
-                (1 - e + e / k) / (e / k) for e, k in cases
-            ],
-        }
-        labels = [f"for ε = {eps}, K = {k}" for eps, k in cases]
-        raise diagnose(got, expected, labels, variants, _same_gap)
+        value = student(answer)() if callable(answer) else answer
+        chosen = _letters(value)
+        recorded = results if results is not None else _recorded()
+        verdicts = {letter: s.holds(recorded) for letter, s in STATEMENTS.items()}
+        right = {letter for letter, (holds, _) in verdicts.items() if holds}
+        for letter in sorted(chosen - right):
+            raise Mistake(
+                f"statement {letter} does not follow from the recorded runs: "
+                f"{verdicts[letter][1]}{_numbers(letter, recorded)}."
+            )
+        for letter in sorted(right - chosen):
+            raise Mistake(
+                f"statement {letter} is supported, and you left it out: "
+                f"{verdicts[letter][1]}{_numbers(letter, recorded)}."
+            )
+        return (
+            f"{', '.join(sorted(right))}: each holds in every recorded seed; the others are "
+            "contradicted by at least one seed, or by what a temperature can do."
+        )
 
     return run_check("05.4", check)
 
@@ -185,70 +245,66 @@ def check_optimal_logit_gap(optimal_logit_gap: Callable[[float, int], float]) ->
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _reference_targets(target: Tensor, num_classes: int, eps: float) -> Tensor:
-    return (1 - eps) * F.one_hot(target, num_classes).double() + eps / num_classes
+def _gap(eps: float, k: int) -> float:
+    """z_true − z_other at the minimum of the smoothed loss."""
+    return math.log((1 - eps + eps / k) / (eps / k))
 
 
-def _wrong_targets(target: Tensor, num_classes: int, eps: float) -> dict[str, Tensor]:
-    """Feedback → the targets a typical wrong formula gives."""
-    one_hot, k = F.one_hot(target, num_classes).double(), num_classes
-    over_wrong_classes = (1 - eps) * one_hot + eps / (k - 1) * (1 - one_hot)
-    without_true_share = (1 - eps) * one_hot + eps / k * (1 - one_hot)
-    swapped = eps * one_hot + (1 - eps) / k
-    return {
-        "these are the one-hot targets: ε is not used. Mix in ε × the uniform u(k).": one_hot,
-        "you spread ε over the K − 1 wrong classes only. In the paper u(k) = 1/K is uniform over "
-        "all K classes, the true one included, so the true class gets 1 − ε + ε/K (that is also "
-        "what F.cross_entropy(label_smoothing=ε) uses).": over_wrong_classes,
-        f"each row should be a probability distribution summing to 1; yours sum to "
-        f"{1 - eps / k:.3f}: the true class gets 1 − ε and also its share ε/K of the uniform "
-        "part.": without_true_share,
-        "you swapped ε and 1 − ε: the one-hot part keeps the weight 1 − ε, the uniform part gets "
-        "ε.": swapped,
-    }
-
-
-def _same_loss(got: Number, expected: float) -> bool:
-    return close(got, expected, rel=1e-5, abs_tol=1e-6)
+def _same_value(got: Number, expected: float) -> bool:
+    return close(got, expected, rel=1e-6)
 
 
 def _same_ece(got: Number, expected: float) -> bool:
     return close(got, expected, rel=1e-5, abs_tol=1e-6)
 
 
-def _same_gap(got: Number, expected: float) -> bool:
-    return close(got, expected, rel=1e-6)
+def _recorded() -> Any:
+    from ..experiments import load
+
+    return load("label_smoothing_calibration")
 
 
-class _SmoothingSpy(TorchFunctionMode):
-    """Records the label_smoothing of every cross-entropy call made while it is active.
-
-    A torch function mode sees ``F.cross_entropy`` however it was imported, and through
-    ``nn.CrossEntropyLoss`` too (its forward calls ``F.cross_entropy``).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.smoothing: list[float] = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        kwargs = kwargs or {}
-        if func is F.cross_entropy:
-            value = kwargs.get("label_smoothing", args[7] if len(args) > 7 else 0.0)
-        elif func is torch._C._nn.cross_entropy_loss:
-            value = kwargs.get("label_smoothing", args[5] if len(args) > 5 else 0.0)
-        else:
-            value = 0.0
-        if isinstance(value, (int, float)) and value:
-            self.smoothing.append(float(value))
-        return func(*args, **kwargs)
+# The metrics each statement is decided on, shown per seed with the evidence.
+_SHOWN: dict[str, Sequence[tuple[str, str]]] = {
+    "a": (("confidence_plain", "plain"), ("confidence_smooth", "smoothed")),
+    "b": (("test_acc_plain", "plain"), ("test_acc_smooth", "smoothed")),
+    "c": (("ece_plain", "plain"), ("ece_smooth", "smoothed")),
+    "d": (
+        ("ece_plain", "plain"),
+        ("ece_ts_plain", "plain + T"),
+        ("ece_smooth", "smoothed"),
+        ("ece_ts_smooth", "smoothed + T"),
+    ),
+    "e": (("temperature_smooth", "temperature"),),
+}
 
 
-@contextmanager
-def _label_smoothing_spy() -> Iterator[list[float]]:
-    """Yield the list of label_smoothing values used inside the block (empty if none)."""
-    with _SmoothingSpy() as spy:
-        yield spy.smoothing
+def _numbers(letter: str, results: Any) -> str:
+    shown = _SHOWN.get(letter)
+    if not shown:
+        return ""
+    listed = "; ".join(f"{label}: {_listed(results, metric)}" for metric, label in shown)
+    return f" (per seed, {listed})"
+
+
+def _letters(value: object) -> set[str]:
+    """The student's chosen statements as a set of lowercase letters, or a Mistake."""
+    if isinstance(value, str):
+        items = [c for c in value if not (c.isspace() or c in ",;")]
+    elif isinstance(value, Iterable):
+        with students_code():
+            items = list(value)
+        if not all(isinstance(item, str) for item in items):
+            raise Mistake('give the letters of the statements, e.g. "ab" or {"a", "b"}.')
+    else:
+        raise Mistake(f"give the letters of the statements as a string or a set, got {value!r}.")
+    letters = {item.strip().lower() for item in items}
+    unknown = sorted(letters - set(STATEMENTS))
+    if unknown:
+        raise Mistake(
+            f"there is no statement {unknown[0]!r}: choose among {', '.join(STATEMENTS)}."
+        )
+    return letters
 
 
 def _ece_cases() -> list[tuple[Tensor, Tensor, int]]:

@@ -10,16 +10,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..activations import named_layer
-from ..attributions import attribute, blank_baseline, branch_attribution, integrated_gradients
+from ..attributions import attribute, blank_baseline, integrated_gradients
+from ..inference import main_logits
 from ..models.inception_v3 import inception_v3_small
 from ..receptive_field import module_branches, receptive_field
 from ._check import Mistake, Verdict, fixed_seed, run_check, student, students_code
-from ._values import Number, agree, close, diagnose, number, tensor, tensors_close
+from ._values import Number, agree, diagnose, number, tensor, tensors_close
 
 __all__ = [
-    "check_branch_ablation",
     "check_field_of_chain",
     "check_integrated_gradients",
+    "check_mean_ablation",
     "check_saliency",
 ]
 
@@ -31,7 +32,7 @@ FIELD_CASES = (
     ((3, 2, 0), (3, 1, 0), (3, 2, 1), (7, 1, 3), (3, 2, 0)),
 )
 
-_MODULE = "Mixed_6b"  # the module whose branches the ablation checker zeroes
+_MODULE = "Mixed_6b"  # the module whose branches the mean-ablation checker replaces
 
 # How far a map may be from Captum's (L1, relative to Captum's): a 64-step left Riemann sum is
 # 3.3 % away from Captum's Gauss-Legendre rule on the checker's image.
@@ -140,61 +141,52 @@ def check_saliency(saliency: Callable[[nn.Module, Tensor, int], Tensor]) -> Verd
     return run_check("07.2", check)
 
 
-def check_branch_ablation(
-    logit_without: Callable[[nn.Module, Tensor, str, range, int], float],
+def check_mean_ablation(
+    mean_ablation_drops: Callable[[nn.Module, Tensor, str, range, Tensor], Tensor],
 ) -> Verdict:
-    """Check ``logit_without(model, image, module, channels, target)``: the logit, channels zeroed.
+    """Check ``mean_ablation_drops(model, images, module, channels, targets)`` → N drops.
 
-    The channels are those of one branch in ``module``'s concatenated output; the hook that zeroes
-    them must be removed afterwards.
+    Each image's drop is its target logit minus that logit when ``channels`` of ``module``'s
+    output are replaced by their mean over ``images``, position by position (the N×C×H×W output
+    averaged over N). The hook that replaces them must be removed afterwards.
     """
 
     def check() -> str:
-        model, images = _model_and_images()
-        image, target = images[0], 2
-        concat = module_branches(model, _MODULE, tuple(image.shape))
-        expected = branch_attribution(model, image, _MODULE, target, "ablation", concat=concat)
-        full = _logit(model, image, target)
+        model = _calibrated_model()
+        with fixed_seed(1):
+            images = torch.randn(8, 1, 28, 28)
+            targets = torch.randint(0, 10, (8,))
+        concat = module_branches(model, _MODULE, tuple(images.shape[1:]))
         block = named_layer(model, _MODULE)
-        answer = student(logit_without)
+        answer = student(mean_ablation_drops)
         for branch in concat.branches:
             short = branch.name.removeprefix(_MODULE + ".")
-            value = answer(model, image, _MODULE, branch.channels, target)
+            value = answer(model, images.clone(), _MODULE, branch.channels, targets.clone())
             if block._forward_hooks or block._forward_pre_hooks:
                 raise Mistake(
                     "the hook is still registered after your function returned: keep the handle "
                     "of register_forward_hook and call handle.remove() (in a finally block), or "
                     "every later forward pass stays ablated."
                 )
-            got = number(value, "the logit as a number")
-            drop = expected.totals[short]
-            want, tolerance = full - drop, 1e-4 * max(1.0, abs(full - drop))
-            if close(got, want, abs_tol=tolerance):
+            got = _drops_answer(value, len(images))
+            variants = _mean_ablation_variants(model, images, targets, block, branch.channels)
+            expected = variants.pop("right")
+            if _close_drops(got, expected):
                 continue
-            if close(got, drop, abs_tol=tolerance):
-                raise Mistake(
-                    "you returned the drop of the logit; return the logit itself, with the branch "
-                    "zeroed."
-                )
-            if close(got, full, abs_tol=1e-6 * max(1.0, abs(full))):
-                raise Mistake(
-                    f"zeroing {short} ({branch.channels}) did not change the logit: the hook must "
-                    "return the changed output (or change it in place), and the channels are "
-                    "axis 1 of the N×C×H×W output: out[:, channels.start:channels.stop] = 0."
-                )
-            if close(got, _logit_zeroed(model, image, target, block), abs_tol=1e-5):
-                raise Mistake(
-                    f"you zeroed the whole output of {_MODULE}, not only the channels of {short}: "
-                    "they are axis 1 of the N×C×H×W output (out[a:b] slices axis 0, the batch)."
-                )
-            first, last = branch.channels.start, branch.channels.stop - 1
+            for feedback, wrong in variants.items():
+                if _close_drops(got, wrong):
+                    raise Mistake(f"{feedback} (branch {short}, channels {_span(branch)}.)")
+            worst = int((got - expected).abs().argmax())
             raise Mistake(
-                f"with {short} (channels {first}–{last}) zeroed the {target} logit should be "
-                f"{want:.4f}, you gave {got.value:.4f}: zero axis 1, the channels."
+                f"with {short} (channels {_span(branch)}) replaced by its mean, image {worst}'s "
+                f"drop should be {float(expected[worst]):.4f}, you gave {float(got[worst]):.4f}. "
+                "Average the module's N×C×H×W output over the images (axis 0), put those channels "
+                "of the average in place of each image's, and subtract the new target logits "
+                "from the original ones."
             )
         return (
-            f"same logits as branch_attribution(..., method='ablation') for the "
-            f"{len(concat.branches)} branches of {_MODULE}, and the hook is gone afterwards."
+            f"the same drops as replacing each of the {len(concat.branches)} branches of "
+            f"{_MODULE} by its mean over the images, and the hook is gone afterwards."
         )
 
     return run_check("07.3", check)
@@ -313,17 +305,99 @@ def _logit(model: nn.Module, image: Tensor, target: int) -> float:
         return float(model(image[None])[0, target])
 
 
-def _logit_zeroed(model: nn.Module, image: Tensor, target: int, block: nn.Module) -> float:
-    """The logit with the whole output of ``block`` set to zero."""
+def _span(branch) -> str:
+    return f"{branch.channels.start}–{branch.channels.stop - 1}"
 
-    def hook(_module: nn.Module, _inputs: object, output: Tensor) -> Tensor:
-        return torch.zeros_like(output)
 
-    handle = block.register_forward_hook(hook)
+def _drops_answer(value: object, n: int) -> Tensor:
+    """The student's drops as a float64 tensor of length n, or a Mistake saying what to return."""
+    if isinstance(value, (list, tuple)):
+        with students_code():
+            value = torch.tensor([float(v) for v in value])
+    if not isinstance(value, Tensor) and hasattr(value, "__array__"):
+        value = torch.as_tensor(value)
+    got = tensor(value, f"a tensor of {n} drops, one per image")
+    if got.shape != (n,):
+        raise Mistake(
+            f"return one drop per image, a tensor of shape ({n},); yours has shape "
+            f"{tuple(got.shape)}."
+        )
+    return got.double()
+
+
+def _close_drops(got: Tensor, expected: Tensor) -> bool:
+    scale = float(expected.abs().max())
+    return torch.allclose(got, expected.double(), rtol=1e-4, atol=1e-4 * scale + 1e-9)
+
+
+def _calibrated_model() -> nn.Module:
+    """An untrained small Inception-v3 whose BatchNorm statistics are those of random images.
+
+    With its initial statistics (mean 0, variance 1) an untrained network's signal fades layer by
+    layer and its logits barely depend on the image; calibrated, every branch changes them.
+    """
+    with fixed_seed(0):
+        model = inception_v3_small()
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.momentum = None  # a plain average over the calibration batches
+        with torch.no_grad():
+            model.train()
+            for _ in range(2):
+                model(torch.randn(32, 1, 28, 28))
+    return model.eval()
+
+
+@torch.no_grad()
+def _mean_ablation_variants(
+    model: nn.Module, images: Tensor, targets: Tensor, block: nn.Module, channels: range
+) -> dict[str, Tensor]:
+    """The right drops ("right") and what typical wrong mean-ablations give, by feedback."""
+    model.eval()
+    kept: list[Tensor] = []
+    handle = block.register_forward_hook(lambda _m, _i, out: kept.append(out))
     try:
-        return _logit(model, image, target)
+        full = main_logits(model(images)).gather(1, targets[:, None])[:, 0]
     finally:
         handle.remove()
+    out, c = kept[0], slice(channels.start, channels.stop)
+
+    def ablated(fill: Callable[[Tensor], Tensor]) -> Tensor:
+        def hook(_m: nn.Module, _i: object, output: Tensor) -> Tensor:
+            output = output.clone()
+            output[:, c] = fill(output[:, c])
+            return output
+
+        handle = block.register_forward_hook(hook)
+        try:
+            return main_logits(model(images)).gather(1, targets[:, None])[:, 0]
+        finally:
+            handle.remove()
+
+    per_position = out[:, c].mean(0, keepdim=True)
+    right = full - ablated(lambda t: per_position.expand_as(t))
+    return {
+        "right": right,
+        "you returned the ablated logits; return the drops: the original target logit minus "
+        "the ablated one.": full - right,
+        "your drops have the wrong sign: original logit minus ablated logit, so that a branch "
+        "the decision needs has a positive drop.": -right,
+        "you set the channels to zero: that is the ablation of the notebook, which shows the "
+        "network a value it may never see. Replace them by their mean over the images.": full
+        - ablated(torch.zeros_like),
+        "you averaged each image's channels over its own positions: that keeps what this image "
+        "puts in the branch. Average over the images instead (axis 0), position by position.": full
+        - ablated(lambda t: t.mean((2, 3), keepdim=True).expand_as(t)),
+        "you averaged over the positions too (one number per channel): keep one mean per channel "
+        "and position, the average of the N maps.": full
+        - ablated(lambda t: out[:, c].mean((0, 2, 3), keepdim=True).expand_as(t)),
+        "you used one number for all the branch's channels and positions: take the mean of each "
+        "channel at each position over the images.": full
+        - ablated(lambda t: out[:, c].mean().expand_as(t)),
+        "you averaged over the branch's channels instead of over the images: the mean is taken "
+        "over axis 0 (the images), separately for each channel and position.": full
+        - ablated(lambda t: t.mean(1, keepdim=True).expand_as(t)),
+    }
 
 
 def _gradient(

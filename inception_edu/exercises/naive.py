@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..cost import count
-from ..models.naive import NaiveInception
-from ._check import Verdict, fixed_seed, run_check, student
+from ..models.naive import NaiveInception, naive_small
+from ..receptive_field import receptive_field
+from ._check import Mistake, Verdict, fixed_seed, run_check, student
 from ._module_variants import branch_order, no_relu_after_bn, relu_before_bn, wrong_module
 from ._modules import compare_modules
 from ._values import agree, diagnose, number
 
 __all__ = [
+    "check_branch_fields",
     "check_conv_macs",
     "check_naive_module",
     "check_naive_out_channels",
-    "check_receptive_field",
 ]
 
 
@@ -113,37 +115,44 @@ def check_naive_module(module_class: type[nn.Module]) -> Verdict:
     return run_check("01.3", check)
 
 
-def check_receptive_field(receptive_field: Callable[[list[int], list[int]], int]) -> Verdict:
-    """Check ``receptive_field(kernel_sizes, strides)``: input pixels one unit of a stack sees."""
-    cases = (
-        ([3, 3, 3], [1, 1, 1]),
-        ([5], [1]),
-        ([3, 3], [2, 1]),
-        ([7, 3, 3], [2, 2, 1]),
-        ([1, 1], [1, 1]),
-        ([3, 3, 3], [2, 2, 2]),  # the last two tell the jump from the layer's own stride
-        ([3, 5], [3, 1]),
-    )
+def check_branch_fields(fields: object) -> Verdict:
+    """Check the receptive field (side, in pixels) of each branch of naive_small's second module.
+
+    ``fields`` is a function returning the answer (or the answer itself): a dict from branch
+    ("1×1", "3×3", "5×5", "max-pool") to a side length, or the four sides in that order.
+    """
 
     def check() -> str:
-        answer = student(receptive_field)
-        got = [number(answer(list(k), list(s)), "a number of pixels") for k, s in cases]
-        expected = [_field(k, s) for k, s in cases]
+        answer = student(fields)() if callable(fields) else fields
+        got = [number(value, "a side length in pixels") for value in _four_sides(answer)]
+        expected = [float(r) for r in _second_module_fields()]
         if agree(got, expected):
-            return "r grows by (k − 1) × jump, and the jump is the product of the earlier strides."
+            r1, r3, r5, rp = (int(r) for r in expected)
+            return (
+                f"{r1}, {r3}, {r5} and {rp} pixels: the first module's field is its widest "
+                f"branch's, and the jump is 4 by then. The 5×5 branch sees {r5}×{r5} pixels, more "
+                "than the 28×28 image: every unit's field reaches into the zero padding."
+            )
         variants = {
-            "right for stride 1 only: a stride multiplies how far apart later layers' inputs are "
-            "(the 'jump').": [sum(k) - len(k) + 1 for k, _ in cases],
-            "you multiply by each layer's own stride; the jump that widens a layer's field is the "
-            "product of the strides *before* it.": [
-                _field(k, s, own_stride=True) for k, s in cases
-            ],
-            "you multiply the jump by a layer's stride before growing the field with that layer: "
-            "a layer's own stride only spaces its outputs.": [
-                _field(k, s, stride_first=True) for k, s in cases
-            ],
+            "you left out the strides: after the first 2×2 pool (stride 2) neighbouring units are "
+            "2 input pixels apart, after the second 4, and a k×k layer widens the field by "
+            "(k − 1) × that jump.": _fields(jumps=False),
+            "you followed the first module's 1×1 branch; the module's output concatenates all "
+            "four branches, so a unit after it sees as far as its widest branch, the 5×5.": (
+                _fields(first_module=1)
+            ),
+            "you followed the first module's 3×3 branch; the module's output concatenates all "
+            "four branches, so a unit after it sees as far as its widest branch, the 5×5.": (
+                _fields(first_module=3)
+            ),
+            "you left out what the 2×2 max-pools add: a pool is a window too, and widens the "
+            "field by (2 − 1) × the jump before it.": _fields(pools_grow=False),
+            "the max-pool branch is a 3×3 window on the module's input: it widens the field "
+            "like a 3×3 convolution does.": _fields(pool_branch=1),
+            "that is the module's field (its widest branch's) for every branch; each branch "
+            "has its own.": [_fields()[2]] * 4,
         }
-        labels = [f"for kernels {k} and strides {s}" for k, s in cases]
+        labels = [f"the {name} branch" for name in _BRANCH_NAMES]
         raise diagnose(got, expected, labels, variants)
 
     return run_check("01.4", check)
@@ -185,15 +194,72 @@ def _shape_hint(shape: tuple[int, ...], in_channels: int, widths: tuple[int, ...
     return None
 
 
-def _field(
-    kernels: list[int], strides: list[int], own_stride: bool = False, stride_first: bool = False
-) -> int:
-    """The receptive field of a chain, or what one of the typical wrong rules gives."""
-    size, jump = 1, 1
-    for k, s in zip(kernels, strides, strict=True):
-        if stride_first:
-            jump *= s
-        size += (k - 1) * (s if own_stride else jump)
-        if not stride_first:
-            jump *= s
-    return size
+_BRANCH_NAMES = ("1×1", "3×3", "5×5", "max-pool")
+# Other names a student may give a branch, lower-cased, with "3x3" read as "3×3".
+_ALIASES = {
+    "1×1": "1×1", "branch1": "1×1", "1": "1×1",
+    "3×3": "3×3", "branch2": "3×3", "3": "3×3",
+    "5×5": "5×5", "branch3": "5×5", "5": "5×5",
+    "max-pool": "max-pool", "maxpool": "max-pool", "max pool": "max-pool", "pool": "max-pool",
+    "max_pool": "max-pool", "branch4": "max-pool", "3×3 max-pool": "max-pool",
+    "3×3 max pool": "max-pool",
+}  # fmt: skip
+
+
+def _four_sides(answer: object) -> list[object]:
+    """The student's four sides in branch order, from a dict or a sequence; else a Mistake."""
+    if isinstance(answer, Mapping):
+        sides: dict[str, object] = {}
+        for key, value in answer.items():
+            name = _ALIASES.get(re.sub(r"(\d)\s*[x×]\s*(\d)", r"\1×\2", str(key).strip().lower()))
+            if name is None:
+                raise Mistake(
+                    f"unknown branch {key!r}: name the branches "
+                    f"{', '.join(repr(n) for n in _BRANCH_NAMES)}."
+                )
+            sides[name] = _side(value, name)
+        missing = [name for name in _BRANCH_NAMES if name not in sides]
+        if missing:
+            raise Mistake(f"give a side length for every branch; missing: {', '.join(missing)}.")
+        return [sides[name] for name in _BRANCH_NAMES]
+    if isinstance(answer, (list, tuple)) and len(answer) == 4:
+        return [_side(value, name) for value, name in zip(answer, _BRANCH_NAMES)]
+    raise Mistake(
+        "return a dict {'1×1': …, '3×3': …, '5×5': …, 'max-pool': …} of side lengths in pixels, "
+        f"got {type(answer).__name__}."
+    )
+
+
+def _side(value: object, name: str) -> object:
+    """A side length; a square's (h, w) pair counts as its side."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        h, w = value
+        if number(h).value != number(w).value:
+            raise Mistake(f"the {name} branch's field is square: (h, w) = {tuple(value)} differ.")
+        return h
+    return value
+
+
+def _second_module_fields() -> list[int]:
+    """The traced fields of naive_small's second module's branches (its `blocks.3`)."""
+    net = naive_small()
+    return [receptive_field(net, f"blocks.3.branch{i}", (1, 28, 28)).size[0] for i in (1, 2, 3, 4)]
+
+
+def _fields(
+    jumps: bool = True, first_module: int = 5, pools_grow: bool = True, pool_branch: int = 3
+) -> list[float]:
+    """naive_small's second-module fields by the rule r += (k − 1)·jump, right or typically wrong.
+
+    stem 3×3 → 2×2/2 pool → first module (its widest branch: 5×5) → 2×2/2 pool → each branch.
+    """
+    pool = 2 if pools_grow else 1
+    stem = [(3, 1), (pool, 2), (first_module, 1), (pool, 2)]
+    sides = []
+    for k in (1, 3, 5, pool_branch):
+        size, jump = 1, 1
+        for kernel, stride in [*stem, (k, 1)]:
+            size += (kernel - 1) * jump
+            jump *= stride if jumps else 1
+        sides.append(float(size))
+    return sides

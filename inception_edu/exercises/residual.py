@@ -8,14 +8,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..models.inception_resnet import InceptionResNetA
+from ..models.inception_resnet import InceptionResNetB
 from ..models.inception_v4 import REDUCTION_A, ReductionA
 from ._check import Mistake, Verdict, fixed_seed, n_params, run_check, student
 from ._module_variants import branch_order, no_relu_after_bn, relu_before_bn
 from ._modules import compare_modules, forward_layers
 from ._values import Number, agree, close, diagnose, number
 
-__all__ = ["check_reduction_a_channels", "check_residual_block", "check_residual_variance"]
+__all__ = ["check_reduction_a_channels", "check_residual_bug", "check_residual_variance"]
 
 # The channels entering Reduction-A in each network of the paper
 _REDUCTION_A_INPUTS = {"inception_v4": 384, "inception_resnet_v1": 256, "inception_resnet_v2": 320}
@@ -54,28 +54,34 @@ def check_reduction_a_channels(
     return run_check("06.1", check)
 
 
-def check_residual_block(block_class: type[nn.Module]) -> Verdict:
-    """Check Inception-ResNet-A (v1's widths) built as ``block_class(in_channels, scale)``."""
+def check_residual_bug(block_class: type[nn.Module]) -> Verdict:
+    """Check a fixed Inception-ResNet-B (v1's widths) built as ``block_class(in_channels, scale)``.
+
+    The notebook's colleague's block scales the shortcut instead of the residual and puts BatchNorm
+    and ReLU on the 1×1 projection; the fixed block must compute the library's
+    ``relu(x + scale · conv1x1(concat(branches)))`` with a linear (biased, BN-free) projection.
+    """
 
     def check() -> str:
         in_channels, scale = 64, 0.17
         with fixed_seed(0):
             mine = student(block_class)(in_channels, scale)
-            reference = InceptionResNetA(in_channels, 32, (32, 32), (32, 32, 32), scale=scale)
+            reference = InceptionResNetB(in_channels, 128, (128, 128, 128), scale=scale)
             x = torch.randn(2, in_channels, 9, 9)  # negative values too: a stray ReLU shows
         _, got = forward_layers(mine, x, student=True)
         if got.shape != x.shape:
             raise Mistake(
                 f"a residual block returns a map shaped like its input {tuple(x.shape)}; yours is "
-                f"{tuple(got.shape)}. The 1×1 projection must bring the 96 concatenated channels "
+                f"{tuple(got.shape)}. The 1×1 projection must bring the 256 concatenated channels "
                 "back to in_channels."
             )
         extra = n_params(mine) - n_params(reference)
         if extra == in_channels:
             raise Mistake(
-                "you have in_channels parameters too many: the 1×1 projection has no BatchNorm "
-                "(a plain nn.Conv2d with a bias), since the paper puts BN only on the conv layers, "
-                "not on the summations."
+                "the 1×1 projection still has a BatchNorm (in_channels parameters too many; maybe "
+                "still a ReLU too): it must be linear, a plain nn.Conv2d with a bias. With BN and "
+                "ReLU the residual can never be negative: each block can only push activations up. "
+                "(That is one of the two bugs; fix it and run the check again.)"
             )
         if extra == -in_channels:
             raise Mistake("the 1×1 projection needs a bias (it has no BatchNorm after it).")
@@ -84,14 +90,14 @@ def check_residual_block(block_class: type[nn.Module]) -> Verdict:
             reference,
             x,
             variants=[
-                _residual_variants,
+                _residual_variants(_b_branches),
                 relu_before_bn(),
                 no_relu_after_bn(),
-                branch_order(_branches, _project),
+                branch_order(_b_branches, _project(_b_branches)),
             ],  # fmt: skip
             widths_hint=(
-                "v1's widths are 32 (1×1), 32 → 32 (1×1, 3×3) and 32 → 32 → 32 (1×1, 3×3, 3×3), "
-                "then a 1×1 conv from 96 to in_channels."
+                "v1's Inception-ResNet-B widths are 128 (1×1) and 128 → 128 → 128 (1×1, 1×7, "
+                "7×1), then a 1×1 conv from 256 to in_channels."
             ),
         )
 
@@ -131,40 +137,58 @@ def _same_variance(got: Number, expected: float) -> bool:
     return close(got, expected, rel=1e-9)
 
 
-def _branches(reference: nn.Module, x: Tensor) -> list[tuple[str, Tensor]]:
-    return [
-        ("1×1", reference.branch0(x)),
-        ("3×3", reference.branch1(x)),
-        ("double 3×3", reference.branch2(x)),
-    ]
+def _b_branches(reference: nn.Module, x: Tensor) -> list[tuple[str, Tensor]]:
+    return [("1×1", reference.branch0(x)), ("1×7, 7×1", reference.branch1(x))]
 
 
-def _project(reference: nn.Module, x: Tensor, mixed: Tensor) -> Tensor:
+Branches = Callable[[nn.Module, Tensor], list[tuple[str, Tensor]]]
+
+
+def _project(branches: Branches) -> Callable[[nn.Module, Tensor, Tensor], Tensor]:
     """The block's output for a given concatenation of its branches."""
-    return F.relu(x + reference.scale * reference.conv2d(mixed))
+
+    def combine(reference: nn.Module, x: Tensor, mixed: Tensor) -> Tensor:
+        return F.relu(x + reference.scale * reference.conv2d(mixed))
+
+    return combine
 
 
-def _residual_variants(reference: nn.Module, x: Tensor) -> Iterator[tuple[str, Tensor]]:
+def _residual_variants(
+    branches: Branches,
+) -> Callable[[nn.Module, Tensor], Iterator[tuple[str, Tensor]]]:
     """Typical wrong residual blocks built from the reference's own layers."""
-    mixed = torch.cat([out for _, out in _branches(reference, x)], 1)
-    r, s = reference.conv2d(mixed), reference.scale
-    yield (
-        "you do not multiply the residual by `scale` before adding it: the paper scales it down "
-        "(0.1–0.3) so that wide networks stay stable.",
-        F.relu(x + r),
-    )
-    yield "the ReLU after the sum is missing: relu(x + scale · residual).", x + s * r
-    yield (
-        "you scale the whole sum; only the residual is scaled: relu(x + scale · residual).",
-        F.relu(s * (x + r)),
-    )
-    yield "the shortcut is missing: add the block's input x to the scaled residual.", F.relu(s * r)
-    yield (
-        "a ReLU sits on the residual before the sum; the 1×1 projection is linear, and the only "
-        "ReLU comes after the sum.",
-        F.relu(x + s * F.relu(r)),
-    )
-    yield (
-        "you add relu(x), not x: the shortcut carries the block's input unchanged.",
-        F.relu(F.relu(x) + s * r),
-    )
+
+    def variants(reference: nn.Module, x: Tensor) -> Iterator[tuple[str, Tensor]]:
+        mixed = torch.cat([out for _, out in branches(reference, x)], 1)
+        r, s = reference.conv2d(mixed), reference.scale
+        yield (
+            "you scale the shortcut, not the residual: relu(x + scale · residual). Scaling x by "
+            "0.1 in every block erases the identity path (after 10 blocks the input is "
+            "multiplied by 10⁻¹⁰), the very thing a residual connection is for.",
+            F.relu(s * x + r),
+        )
+        yield (
+            "you do not multiply the residual by `scale` before adding it: the paper scales it "
+            "down (0.1–0.3) so that wide networks stay stable.",
+            F.relu(x + r),
+        )
+        yield "the ReLU after the sum is missing: relu(x + scale · residual).", x + s * r
+        yield (
+            "you scale the whole sum; only the residual is scaled: relu(x + scale · residual).",
+            F.relu(s * (x + r)),
+        )
+        yield (
+            "the shortcut is missing: add the block's input x to the scaled residual.",
+            F.relu(s * r),
+        )
+        yield (
+            "a ReLU sits on the residual before the sum; the 1×1 projection is linear, and the "
+            "only ReLU comes after the sum.",
+            F.relu(x + s * F.relu(r)),
+        )
+        yield (
+            "you add relu(x), not x: the shortcut carries the block's input unchanged.",
+            F.relu(F.relu(x) + s * r),
+        )
+
+    return variants
