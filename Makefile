@@ -3,17 +3,34 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CLASSROOM := $(VENV)/.classroom
 # Notebook kernels must start from this environment's Python.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test bench lint clean experiments test-browser test-colab-stack
+.PHONY: lab test bench lint clean experiments test-browser test-colab-stack solve grade export-nbgrader
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 # The linter runs first, so that CI (which runs `make test`) keeps the code within its rules.
-test: lint
+test: lint $(CLASSROOM)
 	$(BIN)/python -m pytest --nbval tests notebooks
+
+# Teachers (README, "For teachers"): solved copies, a gradebook, an nbgrader course.
+solve: $(CLASSROOM)
+	$(BIN)/python -m inception_edu.classroom solve notebooks/0[1-9]*.ipynb --out build/solved
+
+grade: $(CLASSROOM)
+	$(BIN)/python -m inception_edu.classroom grade $(SUBMISSIONS) --out build/grades.csv
+
+export-nbgrader: $(CLASSROOM)
+	$(BIN)/python -m inception_edu.classroom export-nbgrader notebooks/0[1-9]*.ipynb --out build/nbgrader/source/course
+
+# nbgrader brings a JupyterLab extension; students' JupyterLab does not need its menus.
+$(CLASSROOM): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[classroom]'
+	-$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader
+	touch $(CLASSROOM)
 
 # Speed goals are measured here, not asserted in tests; the last script takes about half an hour.
 bench: $(STAMP)
@@ -55,7 +72,7 @@ $(COLAB_STAMP): pyproject.toml
 	touch $(COLAB_STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check inception_edu tests benchmarks scripts
+	$(BIN)/ruff check inception_edu tests benchmarks scripts solutions
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \

@@ -23,7 +23,7 @@ from .solutions import SolutionError
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 # What nbgrader's ClearSolutions puts in place of a solution region (its default python stub).
 STUDENT_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
-_POSED_STUB = re.compile(r"^\s*raise NotImplementedError(\(\))?\s*$")
+_POSED_STUB = re.compile(r"^\s*raise NotImplementedError(\(\))?\s*(#.*)?$")
 SCHEMA_VERSION = 3
 
 
@@ -50,11 +50,41 @@ def export_notebook(nb: NotebookNode, solutions: dict[str, str]) -> NotebookNode
 def mark_solution(posed: str, solution: str) -> str:
     """Return ``solution`` with every line the student must write wrapped in solution markers.
 
-    The solution must keep every line of the posed cell except ``raise NotImplementedError``
-    (signatures, hints, the check call): the student then starts from exactly the cell the course
-    notebook shows, and the master, markers aside, is exactly the solution.
+    A solution that keeps every line of the posed cell except ``raise NotImplementedError``
+    (signatures, hints, the check call) is marked where it adds lines: the student then starts
+    from exactly the cell the course notebook shows, and the master, markers aside, is exactly the
+    solution. A solution that rewrites posed lines (a find-the-bug exercise) cannot be marked that
+    way, because nbgrader would replace the code to be fixed by its stub. If the posed stub is
+    followed by more code of its block (code to be edited), the posed lines stay
+    as they are and the solution's own lines follow them, marked, before the check call, so the
+    fixed definitions replace the given ones when the cell runs.
     """
     given, solved = posed.splitlines(), solution.splitlines()
+    try:
+        return _mark_additions(given, solved)
+    except SolutionError:
+        # Only a stub followed by more code of its block poses code to be edited; a stub that
+        # ends its block stands for the body, and a rewritten signature is a mistake.
+        if not _poses_code_to_edit(given):
+            raise
+        return _mark_after_posed(given, solved)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _poses_code_to_edit(given: list[str]) -> bool:
+    """Whether a ``raise NotImplementedError`` line is followed by code of the same block."""
+    for i, line in enumerate(given):
+        if _POSED_STUB.match(line):
+            rest = [later for later in given[i + 1 :] if later.strip()]
+            if rest and _indent(rest[0]) >= _indent(line):
+                return True
+    return False
+
+
+def _mark_additions(given: list[str], solved: list[str]) -> str:
     lines: list[str] = []
     matcher = difflib.SequenceMatcher(None, given, solved, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -74,6 +104,18 @@ def mark_solution(posed: str, solution: str) -> str:
         else:
             lines += written
     return "\n".join(lines)
+
+
+def _mark_after_posed(given: list[str], solved: list[str]) -> str:
+    """The posed lines without the stub, then the solution's lines, marked, then the check call."""
+    shared = 0  # the lines both end with: the check call
+    while shared < min(len(given), len(solved)) and given[-1 - shared] == solved[-1 - shared]:
+        shared += 1
+    if shared == 0:
+        raise SolutionError("the solution must end with the exercise cell's check call")
+    posed = [line for line in given[: len(given) - shared] if not _POSED_STUB.match(line)]
+    answer = solved[: len(solved) - shared]
+    return "\n".join([*posed, BEGIN, *answer, END, *solved[len(solved) - shared :]])
 
 
 def student_view(master_source: str) -> str:
