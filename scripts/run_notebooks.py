@@ -38,8 +38,13 @@ def main() -> int:
             resources={"metadata": {"path": str(path.parent.resolve())}},
         )
         start = time.perf_counter()
+        # One kernel context, cells run one by one: nesting client.execute() inside
+        # setup_kernel() let both contexts clean the kernel up, and the second one failed.
         with client.setup_kernel():
-            client.execute(reset_kc=False)
+            info = client.wait_for_reply(client.kc.kernel_info())
+            nb.metadata["language_info"] = info["content"]["language_info"]
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
             peak = _peak_memory_mb(client)
         seconds = time.perf_counter() - start
         clean(nb)
