@@ -7,7 +7,7 @@ CLASSROOM := $(VENV)/.classroom
 # Notebook kernels must start from this environment's Python.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test bench lint clean experiments test-browser test-colab-stack solve grade export-nbgrader
+.PHONY: lab test bench lint clean experiments checkpoints test-browser test-colab-stack solve grade export-nbgrader
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
@@ -42,6 +42,11 @@ bench: $(STAMP)
 # Re-record every experiment's seeds in data/results/ (about an hour on a 2-core CPU).
 experiments: $(STAMP)
 	$(BIN)/python -m inception_edu.experiments run-all
+
+# Train every shipped checkpoint again, with the manifest (about an hour on one core; one thread, as
+# they were made). `$(BIN)/python -m inception_edu.zoo make --missing` trains only the absent ones.
+checkpoints: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m inception_edu.zoo make
 
 # Notebook 07 in a real browser: JupyterLab from .venv, headless Chromium (Debian's `chromium`)
 # driven by Playwright's Python package; every control of every explorer is moved and timed.
