@@ -60,14 +60,11 @@ def mark_solution(posed: str, solution: str) -> str:
     fixed definitions replace the given ones when the cell runs.
     """
     given, solved = posed.splitlines(), solution.splitlines()
-    try:
-        return _mark_additions(given, solved)
-    except SolutionError:
-        # Only a stub followed by more code of its block poses code to be edited; a stub that
-        # ends its block stands for the body, and a rewritten signature is a mistake.
-        if not _poses_code_to_edit(given):
-            raise
+    # A stub followed by more code of its block poses code to be edited; a stub that ends its
+    # block stands for the body (and there a rewritten signature is a mistake).
+    if _poses_code_to_edit(given):
         return _mark_after_posed(given, solved)
+    return _mark_additions(given, solved)
 
 
 def _indent(line: str) -> int:
@@ -108,8 +105,12 @@ def _mark_additions(given: list[str], solved: list[str]) -> str:
 
 def _mark_after_posed(given: list[str], solved: list[str]) -> str:
     """The posed lines without the stub, then the solution's lines, marked, then the check call."""
-    shared = 0  # the lines both end with: the check call
-    while shared < min(len(given), len(solved)) and given[-1 - shared] == solved[-1 - shared]:
+    shared = 0  # the unindented lines both end with: the check call
+    while (
+        shared < min(len(given), len(solved))
+        and given[-1 - shared] == solved[-1 - shared]
+        and not given[-1 - shared][:1].isspace()
+    ):
         shared += 1
     if shared == 0:
         raise SolutionError("the solution must end with the exercise cell's check call")
