@@ -8,13 +8,13 @@ float16 answer is not failed for rounding that float16 cannot avoid.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from ._check import Mistake
+from ._check import Mistake, students_code
 
 __all__ = [
     "Number",
@@ -24,6 +24,7 @@ __all__ = [
     "diagnose",
     "fmt",
     "number",
+    "statement_letters",
     "tensor",
     "tensors_close",
 ]
@@ -146,3 +147,25 @@ def _float_eps(value: numbers.Real) -> float:
 
         return float(np.finfo(dtype).eps)
     return float(torch.finfo(torch.float64).eps)
+
+
+def statement_letters(value: object, statements: Iterable[str]) -> set[str]:
+    """The student's chosen statements ("ab", "a, b" or {"a", "b"}) as lowercase letters.
+
+    Raises a Mistake for anything else, or for a letter that names none of ``statements``.
+    """
+    if isinstance(value, str):
+        items = [c for c in value if not (c.isspace() or c in ",;")]
+    elif isinstance(value, Iterable):
+        with students_code():
+            items = list(value)
+        if not all(isinstance(item, str) for item in items):
+            raise Mistake('give the letters of the statements, e.g. "ab" or {"a", "b"}.')
+    else:
+        raise Mistake(f"give the letters of the statements as a string or a set, got {value!r}.")
+    letters = {item.strip().lower() for item in items}
+    known = list(statements)
+    unknown = sorted(letters - set(known))
+    if unknown:
+        raise Mistake(f"there is no statement {unknown[0]!r}: choose among {', '.join(known)}.")
+    return letters

@@ -16,7 +16,7 @@ from ..deploy import count_kernels, fuse
 from ..models import BasicConv2d
 from ..models.inception_v4 import InceptionV4C
 from ._check import Mistake, Verdict, fixed_seed, run_check, student, students_code
-from ._values import number
+from ._values import number, statement_letters
 
 __all__ = [
     "PAIR_INPUT",
@@ -256,26 +256,9 @@ def _prediction(value: object) -> tuple[str, set[str]]:
         "B",
     ):
         raise Mistake(f'"faster" is "A" or "B", not {faster!r}.')
-    return faster.strip().upper().removeprefix("MODULE "), _letters(reasons, PAIR_STATEMENTS)
+    choice = faster.strip().upper().removeprefix("MODULE ")
+    return choice, statement_letters(reasons, PAIR_STATEMENTS)
 
-
-def _letters(value: object, statements: Mapping[str, Any]) -> set[str]:
-    if isinstance(value, str):
-        items = [c for c in value if not (c.isspace() or c in ",;")]
-    elif isinstance(value, Iterable):
-        with students_code():
-            items = list(value)
-        if not all(isinstance(item, str) for item in items):
-            raise Mistake('give the letters of the statements, e.g. "ab" or {"a", "b"}.')
-    else:
-        raise Mistake(f"give the letters of the statements as a string or a set, got {value!r}.")
-    letters = {item.strip().lower() for item in items}
-    unknown = sorted(letters - set(statements))
-    if unknown:
-        raise Mistake(
-            f"there is no statement {unknown[0]!r}: choose among {', '.join(statements)}."
-        )
-    return letters
 
 
 # --- 09.2 · fold a BatchNorm by hand --------------------------------------------------------------

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from ..data import CLASSES as CLASS_NAMES
 from ._check import Mistake, Verdict, fixed_seed, run_check, student, students_code
-from ._values import Number, agree, close, diagnose, number
+from ._values import Number, agree, close, diagnose, number, statement_letters
 
 __all__ = [
     "MIRROR_STATEMENTS",
@@ -520,7 +520,7 @@ def check_mirror_statements(answer: object, evidence: Mapping[str, Any] | None =
 
     def check() -> str:
         value = student(answer)() if callable(answer) else answer
-        chosen = _letters(value)
+        chosen = statement_letters(value, MIRROR_STATEMENTS)
         # The notebook's measurement, or the same measurement made again.
         measured = evidence or _MEASURED.get("evidence") or mirror_evidence()
         verdicts = {letter: s.holds(measured) for letter, s in MIRROR_STATEMENTS.items()}
@@ -540,21 +540,3 @@ def check_mirror_statements(answer: object, evidence: Mapping[str, Any] | None =
 
     return run_check("08.3", check)
 
-
-def _letters(value: object) -> set[str]:
-    if isinstance(value, str):
-        items = [c for c in value if not (c.isspace() or c in ",;")]
-    elif isinstance(value, Iterable):
-        with students_code():
-            items = list(value)
-        if not all(isinstance(item, str) for item in items):
-            raise Mistake('give the letters of the statements, e.g. "ab" or {"a", "b"}.')
-    else:
-        raise Mistake(f"give the letters of the statements as a string or a set, got {value!r}.")
-    letters = {item.strip().lower() for item in items}
-    unknown = sorted(letters - set(MIRROR_STATEMENTS))
-    if unknown:
-        raise Mistake(
-            f"there is no statement {unknown[0]!r}: choose among {', '.join(MIRROR_STATEMENTS)}."
-        )
-    return letters

@@ -11,8 +11,8 @@ import torch
 from torch import Tensor
 
 from ..calibration import expected_calibration_error
-from ._check import Mistake, Verdict, fixed_seed, run_check, student, students_code
-from ._values import Number, agree, close, diagnose, number
+from ._check import Mistake, Verdict, fixed_seed, run_check, student
+from ._values import Number, agree, close, diagnose, number, statement_letters
 
 __all__ = [
     "STATEMENTS",
@@ -220,7 +220,7 @@ def check_calibration_statements(
 
     def check() -> str:
         value = student(answer)() if callable(answer) else answer
-        chosen = _letters(value)
+        chosen = statement_letters(value, STATEMENTS)
         recorded = results if results is not None else _recorded()
         verdicts = {letter: s.holds(recorded) for letter, s in STATEMENTS.items()}
         right = {letter for letter, (holds, _) in verdicts.items() if holds}
@@ -286,25 +286,6 @@ def _numbers(letter: str, results: Any) -> str:
     listed = "; ".join(f"{label}: {_listed(results, metric)}" for metric, label in shown)
     return f" (per seed, {listed})"
 
-
-def _letters(value: object) -> set[str]:
-    """The student's chosen statements as a set of lowercase letters, or a Mistake."""
-    if isinstance(value, str):
-        items = [c for c in value if not (c.isspace() or c in ",;")]
-    elif isinstance(value, Iterable):
-        with students_code():
-            items = list(value)
-        if not all(isinstance(item, str) for item in items):
-            raise Mistake('give the letters of the statements, e.g. "ab" or {"a", "b"}.')
-    else:
-        raise Mistake(f"give the letters of the statements as a string or a set, got {value!r}.")
-    letters = {item.strip().lower() for item in items}
-    unknown = sorted(letters - set(STATEMENTS))
-    if unknown:
-        raise Mistake(
-            f"there is no statement {unknown[0]!r}: choose among {', '.join(STATEMENTS)}."
-        )
-    return letters
 
 
 def _ece_cases() -> list[tuple[Tensor, Tensor, int]]:
