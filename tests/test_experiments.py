@@ -106,3 +106,13 @@ def test_command_line_lists_runs_and_refuses_unknown_names(toy, capsys):
     assert registry.load("toy").seeds == [0, 2]
     assert main(["run", "nope"]) == 2
     assert main(["run", "toy", "--seeds", "x"]) == 2
+
+
+def test_summary_of_a_metric_with_a_diverged_seed_says_which_seeds(toy):
+    results = registry.record("toy", [0, 1, 2], progress=lambda line: None)
+    results.runs[1]["metrics"]["score"] = None
+    expected = r"'score' has no value in seeds \[1\] \(those runs diverged\)"
+    with pytest.raises(ValueError, match=expected):
+        results.summary("score")
+    with pytest.raises(ValueError, match="diverged"):
+        results.check_live({"score": 0.6}, "score", tolerance=0.1)

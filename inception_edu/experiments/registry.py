@@ -118,7 +118,15 @@ class Results:
 
     def summary(self, metric: str) -> tuple[float, float, float]:
         """Return (median, min, max) of a numeric ``metric`` over the seeds."""
-        values = [float(v) for v in self.values(metric)]
+        values = self.values(metric)
+        diverged = [seed for seed, v in zip(self.seeds, values) if v is None]
+        if diverged:
+            # A diverged run has no value: a range that left it out would hide the divergence.
+            raise ValueError(
+                f"{metric!r} has no value in seeds {diverged} (those runs diverged), so it has no "
+                f"median or range; test those seeds apart, or summarize a metric where all finished"
+            )
+        values = [float(v) for v in values]
         return statistics.median(values), min(values), max(values)
 
     def check_live(self, live: Metrics, metric: str, tolerance: float) -> str:
