@@ -17,6 +17,9 @@ Moving a control should answer within about 150 ms. Three things keep it short:
   its figure ready. This work runs in the kernel's own event loop, one figure at a time between
   messages, and waits while a cell runs: never in a thread beside the notebook's code, because a
   model's hooks (attributions, captures) and pyplot are not safe to use from two threads at once.
+  A control's change is handled there too: JupyterLab 4.6 with ipykernel 7 delivers widget
+  messages on a kernel subshell, a thread of its own, which hands the change to the explorer's
+  loop and waits for its figures.
 
 ``explorer.update(layer="inception4a", row=3)`` sets controls and redraws, as moving them would;
 ``explorer.figures`` holds the figures on show. Only core widgets and
@@ -27,6 +30,8 @@ training the model further.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import html
 import io
 import time
@@ -138,6 +143,9 @@ class Explorer(widgets.VBox):
         self._moved: tuple[str, int] | None = None  # the control moved last, and which way
         self._timer = None
         self._holding = False
+        # The kernel's loop the explorer was built on (None outside a kernel): all its work runs
+        # there, whichever thread a control's change arrives on.
+        self._loop = _event_loop()
         #: Figures the last redraw had to draw (0: all came from the cache); its seconds; the
         #: message of the last error a control change raised.
         self.rendered = 0
@@ -174,6 +182,9 @@ class Explorer(widgets.VBox):
 
     def update(self, **values) -> Explorer:
         """Set the named controls, then redraw once; returns the explorer, so a cell can show it."""
+        return self._on_own_loop(partial(self._update, values))
+
+    def _update(self, values: dict) -> Explorer:
         unknown = sorted(set(values) - set(self.controls))
         if unknown:
             raise ValueError(
@@ -255,22 +266,44 @@ class Explorer(widgets.VBox):
         def changed(change: dict) -> None:
             if self._holding:
                 return
-            allowed = list(self._allowed(self.values, name))
-            old, new = change.get("old"), change.get("new")
-            if old in allowed and new in allowed:
-                self._moved = (name, 1 if allowed.index(new) > allowed.index(old) else -1)
-            self._show_values(self._follow(self.values, name))
-            try:
-                self.redraw()
-            except (ValueError, KeyError) as err:
-                # A callback's exception would vanish into the browser console: show it instead.
-                self.error = str(err)
-                self.message.value = (
-                    f"<pre>Cannot draw this choice: {html.escape(str(err))}</pre>"
-                )
-            self._plan_ahead()
+            self._on_own_loop(partial(self._apply_change, name, change))
 
         return changed
+
+    def _apply_change(self, name: str, change: dict) -> None:
+        """Follow control ``name``'s change: set its dependents, redraw, plan the moves ahead."""
+        allowed = list(self._allowed(self.values, name))
+        old, new = change.get("old"), change.get("new")
+        if old in allowed and new in allowed:
+            self._moved = (name, 1 if allowed.index(new) > allowed.index(old) else -1)
+        self._show_values(self._follow(self.values, name))
+        try:
+            self.redraw()
+        except (ValueError, KeyError) as err:
+            # A callback's exception would vanish into the browser console: show it instead.
+            self.error = str(err)
+            self.message.value = f"<pre>Cannot draw this choice: {html.escape(str(err))}</pre>"
+        self._plan_ahead()
+
+    def _on_own_loop(self, work: Callable[[], object]):
+        """Return ``work()``, run on the explorer's loop: here if this thread runs it (or there is
+        none), else handed to it, waiting for the result (a widget message on a kernel subshell).
+        """
+        loop = self._loop
+        if loop is None or _running_loop() is loop or loop.is_closed() or not loop.is_running():
+            return work()
+        done: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            if not done.set_running_or_notify_cancel():
+                return
+            try:
+                done.set_result(work())
+            except BaseException as err:  # noqa: BLE001 - raised again on the waiting thread
+                done.set_exception(err)
+
+        loop.call_soon_threadsafe(run)
+        return done.result()
 
     def _show_values(self, values: dict) -> None:
         """Set every control to ``values``, with the choices those values allow."""
@@ -334,8 +367,11 @@ class Explorer(widgets.VBox):
         self._schedule(IDLE_SECONDS / 10)
 
     def _schedule(self, delay: float) -> None:
-        loop = _event_loop()
-        if loop is None or self._timer is not None or not self._ahead:
+        loop = self._loop
+        if loop is None or loop.is_closed() or self._timer is not None or not self._ahead:
+            return
+        if _running_loop() is not loop:  # never a second chain of drawing on another thread
+            loop.call_soon_threadsafe(self._schedule, delay)
             return
         self._timer = loop.call_later(delay, self._tick)
 
@@ -707,10 +743,16 @@ class _CellActivity:
 _cells = _CellActivity()
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """Return this thread's running event loop, or None."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _event_loop():
     """Return the kernel's running event loop (watching its cells), or None outside a kernel."""
-    import asyncio
-
     from IPython import get_ipython
 
     shell = get_ipython()

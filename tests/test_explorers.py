@@ -247,3 +247,45 @@ def test_every_static_figure_works_on_a_full_size_imagenet_model():
     assert "Where the evidence for goldfish lies" in fig._suptitle.get_text()
     fig = plot_branch_attribution(model, image, "Mixed_5b", 1, "ablation", info=info)
     assert "goldfish" in fig._suptitle.get_text()
+
+
+def test_a_control_moved_on_another_thread_is_drawn_on_the_explorers_own_loop(monkeypatch):
+    """JupyterLab 4.6 with ipykernel 7 handles widget messages on a kernel subshell: a thread with
+    its own event loop. The explorer must still draw (and draw ahead) only on the loop it was built
+    on, the notebook's: models' hooks and pyplot are not safe to use from two threads at once."""
+    import asyncio
+    import threading
+
+    import matplotlib.pyplot as plt
+
+    from inception_edu import explorers
+
+    def running_loop():
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+
+    monkeypatch.setattr(explorers, "_event_loop", running_loop)  # as in a kernel
+    threads: list[str] = []
+
+    def draw(values):
+        threads.append(threading.current_thread().name)
+        return plt.figure()
+
+    async def notebook() -> Explorer:
+        slider = widgets.IntSlider(value=0, min=0, max=3)
+        explorer = Explorer({"n": slider}, [Panel(lambda values: values["n"], draw)])
+
+        async def subshell_move() -> None:  # a subshell thread, running its own loop
+            slider.value = 2
+            await asyncio.sleep(0.3)  # time for drawing ahead, were it scheduled on this loop
+
+        await asyncio.to_thread(asyncio.run, subshell_move())
+        await asyncio.sleep(0.3)  # drawing ahead, on the notebook's loop
+        return explorer
+
+    explorer = asyncio.run(notebook())
+    assert explorer._keys == [2] and explorer.error is None
+    assert len(threads) >= 3, "the change and the moves next to it were drawn"
+    assert set(threads) == {threading.current_thread().name}
