@@ -1,30 +1,25 @@
 """Reference solutions of the exercises of notebooks 03 (factorization) and 04 (Inception-v3)."""
 
+import reference_solutions
 import torch
 from torch import nn
 
 from inception_edu.models.basic import BasicConv2d
 
+# The answers the notebooks' reference solutions give (solutions/), loaded rather than copied.
+_notebook_03 = reference_solutions.load("03")
+batch_norm = _notebook_03.batch_norm
+FactorizedConv = _notebook_03.FactorizedConv
+_notebook_04 = reference_solutions.load("04")
+aux_head_params = _notebook_04.aux_head_params
+paper_learning_rate = _notebook_04.paper_learning_rate
+
 
 # Notebook 03
-def batch_norm(x, eps=1e-5):
-    mean = x.mean(dim=(0, 2, 3), keepdim=True)
-    var = x.var(dim=(0, 2, 3), keepdim=True, unbiased=False)
-    return (x - mean) / torch.sqrt(var + eps)
 
 
 def asymmetric_saving(n):
     return 1 - 2 * n / (n * n)
-
-
-class FactorizedConv(nn.Module):
-    def __init__(self, in_channels, out_channels, n):
-        super().__init__()
-        self.conv_1xn = BasicConv2d(in_channels, out_channels, (1, n), padding=(0, n // 2))
-        self.conv_nx1 = BasicConv2d(out_channels, out_channels, (n, 1), padding=(n // 2, 0))
-
-    def forward(self, x):
-        return self.conv_nx1(self.conv_1xn(x))
 
 
 class ParallelReduction(nn.Module):
@@ -62,12 +57,3 @@ class InceptionA(nn.Module):
         )
 
 
-def aux_head_params(in_channels, num_classes):
-    conv0 = in_channels * 128 + 2 * 128  # 1×1 conv (no bias) + BN scale and shift
-    conv1 = 128 * 5 * 5 * 768 + 2 * 768  # 5×5 conv (no bias) + BN
-    fc = 768 * num_classes + num_classes
-    return conv0 + conv1 + fc
-
-
-def paper_learning_rate(epoch):
-    return 0.045 * 0.94 ** (epoch // 2)
