@@ -27,6 +27,14 @@ its time is printed separately. Speed-up = reference time / route time (> 1: fas
 channels_last layouts: rounding alone, the scale against which the other routes' max |Δ| is read.
 Nothing about time is asserted.
 
+Under each table, the **compute floor**: the network's multiply-adds (``inception_edu.cost``)
+divided by this machine's measured matrix-multiply throughput (the best of a few 2048×2048
+float32 products, the rate that oneDNN's and MKL's kernels can at best sustain). No route that
+computes the same convolutions in float32 can be faster than that floor, so the reference's
+median divided by the floor is the largest speed-up any exact route can reach here. It also
+prints the share of the best route's time spent in convolutions and matrix products
+(``torch.profiler``): what is left to optimise outside them.
+
     python benchmarks/bench_forward.py [--models inception_v3 googlenet inception_v4]
         [--batch 8 1] [--repeats 10] [--threads N] [--extra] [--no-compile]
 """
@@ -47,6 +55,7 @@ import torch
 import torchvision
 from torch import Tensor, nn
 
+from inception_edu.cost import count
 from inception_edu.deploy import compile_frozen, fuse
 from inception_edu.models import googlenet, inception_v3, inception_v4
 
@@ -73,9 +82,11 @@ def main() -> None:
         f"{args.threads} threads; eval, channels_last, no_grad, {args.repeats} interleaved "
         f"repeats; load average at start {os.getloadavg()[0]:.2f}"
     )
+    peak = matmul_rate()
+    print(f"matrix-multiply throughput (2048×2048 float32 products): {peak / 1e9:.1f} GMAC/s")
     for name in args.models:
         for batch in args.batch:
-            run(name, batch, args)
+            run(name, batch, args, peak)
     print(f"load average at end {os.getloadavg()[0]:.2f}")
 
 
@@ -94,7 +105,7 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def run(name: str, batch: int, args: argparse.Namespace) -> None:
+def run(name: str, batch: int, args: argparse.Namespace, peak: float) -> None:
     """Time every route of network ``name`` on one batch and print the table."""
     torch.manual_seed(0)
     size = IMAGE_SIZES[name]
@@ -124,6 +135,58 @@ def run(name: str, batch: int, args: argparse.Namespace) -> None:
             f"{batch / median:>9.2f} {statistics.median(base) / median:>8.2f}× "
             f"{min(base) / min(times):>6.2f}× {diff:>9.1e} {setup_seconds[route]:>10.1f}"
         )
+    print_floor(ours, x, seconds, routes, peak)
+
+
+def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
+    """Return the best multiply-adds per second of a float32 ``size``×``size`` matrix product."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b  # first call: thread pool and buffers
+    best = min(_seconds(lambda: a @ b) for _ in range(repeats))
+    return size**3 / best
+
+
+def _seconds(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def print_floor(
+    ours: nn.Module,
+    x: Tensor,
+    seconds: dict[str, list[float]],
+    routes: dict[str, Route],
+    peak: float,
+) -> None:
+    """Print the compute floor, the largest exact speed-up it allows, the best route's profile."""
+    macs = count(ours, tuple(x.shape)).macs
+    floor = macs / peak
+    medians = {route: statistics.median(times) for route, times in seconds.items()}
+    best = min(medians, key=medians.__getitem__)
+    print(
+        f"compute floor: {macs / 1e9:.2f} G multiply-adds at {peak / 1e9:.1f} GMAC/s = "
+        f"{1e3 * floor:.1f} ms, so no exact float32 route can be more than "
+        f"{medians['reference'] / floor:.2f}× faster than the reference here; the reference runs "
+        f"at {macs / medians['reference'] / 1e9:.1f} GMAC/s, the best route ({best}) at "
+        f"{macs / medians[best] / 1e9:.1f} GMAC/s ({100 * floor / medians[best]:.0f}% of the "
+        f"matrix-multiply rate), {100 * matmul_share(routes[best], x):.0f}% of its time in "
+        "convolutions and matrix products"
+    )
+
+
+def matmul_share(route: Route, x: Tensor) -> float:
+    """Return the share of ``route``'s CPU time spent in convolution and matrix-product kernels."""
+    from torch.profiler import ProfilerActivity, profile
+
+    os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # its start-up notes would cut the table
+    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        route(x)
+    events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
+    total = sum(e.self_cpu_time_total for e in events)
+    kernels = ("conv", "mkldnn", "linear", "addmm", "matmul", "mm")
+    heavy = sum(e.self_cpu_time_total for e in events if any(k in e.key for k in kernels))
+    return heavy / total if total else 0.0
 
 
 def build_pair(name: str, calibration: Tensor) -> tuple[nn.Module, nn.Module]:
