@@ -13,15 +13,21 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 # The linter runs first, so that CI (which runs `make test`) keeps the code within its rules.
+# The unit tests run on several cores (pytest-xdist, one test file per worker, at most 4 workers);
+# the notebooks run one at a time, since each one's time and memory budget is for a machine of its own.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, os.cpu_count() or 1))')
 test: lint $(CLASSROOM)
-	$(BIN)/python -m pytest --nbval tests notebooks
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile tests
+	$(BIN)/python -m pytest --nbval notebooks
 
 # Teachers (README, "For teachers"): solved copies, a gradebook, an nbgrader course.
 solve: $(CLASSROOM)
 	$(BIN)/python -m inception_edu.classroom solve notebooks/0[1-9]*.ipynb --out build/solved
 
+# JOBS=N runs N submissions at once, each kernel with its share of the cores.
+JOBS ?= 1
 grade: $(CLASSROOM)
-	$(BIN)/python -m inception_edu.classroom grade $(SUBMISSIONS) --out build/grades.csv
+	$(BIN)/python -m inception_edu.classroom grade $(SUBMISSIONS) --out build/grades.csv --jobs $(JOBS)
 
 export-nbgrader: $(CLASSROOM)
 	$(BIN)/python -m inception_edu.classroom export-nbgrader notebooks/0[1-9]*.ipynb --out build/nbgrader/source/course

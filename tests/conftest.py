@@ -1,9 +1,19 @@
-"""Fixtures shared by the test modules."""
+"""Fixtures shared by the test modules, and the thread count of parallel test workers."""
+
+import os
 
 import pytest
 import torch
 
 from inception_edu import data
+
+
+def pytest_configure(config):
+    """Give each pytest-xdist worker its share of the cores (``make test`` runs ``-n auto``)."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        # Workers that each start a thread per core would queue for the same cores.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(workers)))
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from inception_edu.classroom.cells import (
     exercise_cells,
     setup_indices,
 )
+from inception_edu.classroom.execute import run_notebook
 from inception_edu.classroom.gradebook import COLUMNS, read_csv
 from inception_edu.classroom.nbgrader_export import (
     BEGIN,
@@ -490,6 +491,28 @@ def test_feedback_pages(graded):
     carol = (feedback / "carol.md").read_text()
     assert "## 91_toy: 1 / 2 points" in carol and "**error** (carol/91_toy.ipynb)" in carol
     assert "| 91.2 | not reached | 0 / 1 |" in carol
+
+
+def test_grading_several_at_once_writes_the_same_gradebook(graded, tmp_path):
+    _, csv = graded
+    root = csv.parent.parent
+    again = tmp_path / "grades.csv"
+    args = ["grade", str(root / "submissions"), "--out", str(again), "--masters"]
+    assert main([*args, str(root / "masters"), "--timeout", "6", "--jobs", "3"]) == 0
+    assert again.read_text() == csv.read_text()
+
+
+def test_jobs_must_be_a_positive_whole_number(tmp_path, capsys):
+    for jobs in ("0", "two"):
+        with pytest.raises(SystemExit):
+            main(["grade", str(tmp_path), "--out", str(tmp_path / "g.csv"), "--jobs", jobs])
+        assert "--jobs" in capsys.readouterr().err
+
+
+def test_a_kernel_gets_the_threads_it_is_given(tmp_path):
+    nb = new_notebook(cells=[new_code_cell("import os\nprint(os.environ['OMP_NUM_THREADS'])")])
+    run = run_notebook(nb, tmp_path, threads=1)
+    assert run.executed == [0] and nb.cells[0].outputs[0]["text"] == "1\n"
 
 
 def test_grading_one_notebook_lists_students_who_did_not_hand_it_in(tmp_path):

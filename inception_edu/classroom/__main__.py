@@ -66,7 +66,7 @@ def grade(args: argparse.Namespace) -> int:
         if number is None:
             print(f"error: --notebook {args.notebook}: give its number or name, e.g. 01")
             return UNUSABLE
-    options = Options(number, args.masters, args.timeout, args.kernel)
+    options = Options(number, args.masters, args.timeout, args.kernel, args.jobs)
     rows = grade_folder(args.submissions, options, progress_to_stderr)
     write_csv(rows, args.out)
     feedback = args.feedback or args.out.parent / "feedback"
@@ -123,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
         help="tagged course notebooks: their names, and their exercises where the registry has "
         "none (default: notebooks)",
     )
+    cmd.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="notebooks to run at once, each kernel with its share of the cores (default: 1)",
+    )
     _run_options(cmd, timeout=600)
     cmd.set_defaults(command=grade)
 
@@ -142,6 +149,16 @@ def _solutions_option(cmd: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder of reference solutions (default: solutions)",
     )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _run_options(cmd: argparse.ArgumentParser, timeout: float) -> None:

@@ -8,6 +8,7 @@ session are cleared first, so every output in the notebook afterwards was produc
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -42,12 +43,14 @@ def run_notebook(
     cells: list[int] | None = None,
     timeout: float = 600.0,
     kernel_name: str = "python3",
+    threads: int | None = None,
 ) -> Run:
     """Execute ``nb``'s code ``cells`` (all by default) in order, in place, and report the run.
 
     The kernel's working directory is a temporary copy of ``folder`` (so relative paths resolve as
     they do beside the notebook, and nothing the notebook writes lands there); ``timeout`` is the
-    time for all the cells together.
+    time for all the cells together. ``threads`` caps the kernel's compute threads (for several
+    kernels side by side); by default it uses every core.
     """
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -64,14 +67,21 @@ def run_notebook(
             resources={"metadata": {"path": str(workdir)}},
             shutdown_kernel="immediate",  # a kernel busy at the deadline is killed, not awaited
         )
-        return _run_cells(client, nb, indices, timeout)
+        env = None if threads is None else {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        return _run_cells(client, nb, indices, timeout, env)
 
 
-def _run_cells(client: NotebookClient, nb: NotebookNode, indices: list[int], budget: float) -> Run:
+def _run_cells(
+    client: NotebookClient,
+    nb: NotebookNode,
+    indices: list[int],
+    budget: float,
+    env: dict[str, str] | None,
+) -> Run:
     """Execute the cells one by one, giving each what is left of the notebook's time."""
     run = Run()
     start = time.monotonic()
-    with client.setup_kernel():
+    with client.setup_kernel(**({} if env is None else {"env": env})):
         for index in indices:
             left = budget - (time.monotonic() - start)
             if left <= 0:

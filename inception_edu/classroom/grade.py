@@ -7,14 +7,18 @@ number its name starts with (``01_…``). If a student handed in several files f
 the newest readable one counts (by modification time, then name); the others get a "superseded"
 note.
 
-Nothing a submission does stops the grading: every problem becomes a row.
+Nothing a submission does stops the grading: every problem becomes a row. ``jobs`` notebooks run
+side by side, each kernel with its share of the cores; the gradebook's rows come out in the same
+order whatever ``jobs`` is.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +47,22 @@ class Submission:
 
 @dataclass(frozen=True)
 class Options:
-    """How to grade: the notebook to grade (all if None), masters, time limit and kernel."""
+    """How to grade: the notebook to grade (all if None), masters, time limit, kernel, and how
+    many notebooks run at once."""
 
     notebook: str | None = None
     masters: Path | None = None
     timeout: float = 600.0
     kernel_name: str = "python3"
+    jobs: int = 1
+
+    def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise ValueError(f"jobs must be at least 1 (notebooks run at once), got {self.jobs}")
+
+    def kernel_threads(self) -> int | None:
+        """Return the compute threads each kernel gets: None (all cores) when one runs at a time."""
+        return None if self.jobs == 1 else max(1, (os.cpu_count() or 1) // self.jobs)
 
 
 def grade_folder(
@@ -64,12 +78,18 @@ def grade_folder(
         if sub.student and (options.notebook is None or sub.number == options.notebook):
             # Files of unknown notebooks are not versions of one another: each stands alone.
             groups[sub.student, sub.number or f"?{sub.relative}"].append(sub)
+    # One task per student and notebook, in gradebook order; the kernels do the work, so threads
+    # are enough to run several at once.
+    tasks: list[Callable[[], list[Row]]] = []
     for student in students:
         keys = sorted(key for key in groups if key[0] == student)
         if options.notebook is not None and not keys:
-            rows += _not_submitted(student, options.notebook, masters)
+            tasks.append(lambda student=student: _not_submitted(student, options.notebook, masters))
         for key in keys:
-            rows += _grade_group(groups[key], masters, options, progress)
+            tasks.append(lambda group=groups[key]: _grade_group(group, masters, options, progress))
+    with ThreadPoolExecutor(max_workers=options.jobs) as pool:
+        for task_rows in pool.map(lambda task: task(), tasks):
+            rows += task_rows
     return rows
 
 
@@ -104,7 +124,11 @@ def grade_submission(
     """Run one readable submission and return its notes and one row per expected exercise."""
     assert sub.nb is not None
     run = run_notebook(
-        sub.nb, sub.path.parent, timeout=options.timeout, kernel_name=options.kernel_name
+        sub.nb,
+        sub.path.parent,
+        timeout=options.timeout,
+        kernel_name=options.kernel_name,
+        threads=options.kernel_threads(),
     )
     rows = [_note(sub, name, run.stop_reason, run.error)] if run.stop_reason else []
     verdicts = _verdicts_by_exercise(sub.nb, run)
