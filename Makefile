@@ -13,11 +13,11 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 # The linter runs first, so that CI (which runs `make test`) keeps the code within its rules.
-# The unit tests run on several cores (pytest-xdist, one test file per worker, at most 4 workers);
+# The unit tests run on several cores (pytest-xdist, tests handed out one by one, at most 4 workers);
 # the notebooks run one at a time, since each one's time and memory budget is for a machine of its own.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, os.cpu_count() or 1))')
 test: lint $(CLASSROOM)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile tests
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load tests
 	$(BIN)/python -m pytest --nbval notebooks
 
 # Teachers (README, "For teachers"): solved copies, a gradebook, an nbgrader course.

@@ -9,7 +9,7 @@ from inception_edu import data
 
 
 def pytest_configure(config):
-    """Give each pytest-xdist worker its share of the cores (``make test`` runs ``-n auto``)."""
+    """Give each pytest-xdist worker its share of the cores (``make test`` runs several workers)."""
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if workers:
         # Workers that each start a thread per core would queue for the same cores.
