@@ -47,6 +47,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, S
 from tqdm.auto import tqdm
 
 from inception_edu import checkpoints, data
+from inception_edu.cli import whole_number as _whole
 from inception_edu.inference import main_logits
 from inception_edu.models import MODEL_NAMES, create_model
 from inception_edu.recipes import RECIPES, Recipe, default_recipe, input_size, lr_factor, scaled_lr
@@ -1076,19 +1077,6 @@ def _number(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
-
-
-def _whole(least: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < least:
-            raise argparse.ArgumentTypeError(f"expected a whole number ≥ {least}, got {text!r}")
-        return value
-
-    return parse
 
 
 def _at_least(least: float, *, strictly: bool = False) -> Callable[[str], float]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from ..cli import whole_number
 from . import grade as grade_module
 from .catalog import notebook_number
 from .grade import Options, grade_folder, progress_to_stderr
@@ -125,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmd.add_argument(
         "--jobs",
-        type=_positive_int,
+        type=whole_number(1),
         default=1,
         metavar="N",
         help="notebooks to run at once, each kernel with its share of the cores (default: 1)",
@@ -149,16 +150,6 @@ def _solutions_option(cmd: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder of reference solutions (default: solutions)",
     )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _run_options(cmd: argparse.ArgumentParser, timeout: float) -> None:
