@@ -156,7 +156,8 @@ def print_floor(
     routes: dict[str, Route],
     peak: float,
 ) -> None:
-    """Print the compute floor, the largest exact speed-up it allows, the best route's profile."""
+    """Print the compute floor, the speed-up a route at the floor would have, the best route's
+    profile."""
     macs = count(ours, tuple(x.shape)).macs
     floor = macs / peak
     fastest = {route: min(times) for route, times in seconds.items()}
@@ -177,12 +178,11 @@ def matmul_share(route: Route, x: Tensor) -> float:
     """Return the share of ``route``'s CPU time spent in convolution and matrix-product kernels."""
     from torch.profiler import ProfilerActivity, profile
 
-    os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # its start-up notes would cut the table
     with torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
         route(x)
     events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
     total = sum(e.self_cpu_time_total for e in events)
-    kernels = ("conv", "mkldnn", "linear", "addmm", "matmul", "mm")
+    kernels = ("conv", "mkldnn", "linear", "matmul", "mm")  # "mm" also covers addmm, bmm
     heavy = sum(e.self_cpu_time_total for e in events if any(k in e.key for k in kernels))
     return heavy / total if total else 0.0
 
