@@ -260,13 +260,8 @@ def test_a_control_moved_on_another_thread_is_drawn_on_the_explorers_own_loop(mo
 
     from inception_edu import explorers
 
-    def running_loop():
-        try:
-            return asyncio.get_running_loop()
-        except RuntimeError:
-            return None
-
-    monkeypatch.setattr(explorers, "_event_loop", running_loop)  # as in a kernel
+    # As in a kernel: the loop running where the explorer is built is the notebook's.
+    monkeypatch.setattr(explorers, "_event_loop", explorers._running_loop)
     threads: list[str] = []
 
     def draw(values):
