@@ -2,6 +2,7 @@
 
     python benchmarks/bench_widgets.py [--repeats 5] [--threads 1] [--baseline HEAD] [--epochs 0]
     python benchmarks/bench_widgets.py --browser [--changes 6] [--think 1.0] [--baseline HEAD]
+                                      [--baseline-steps 16]
 
 Python side: the explorers of notebook 07 (``inception_v3_small``, 100 test images, Integrated
 Gradients with ``--steps``) at the dpi the notebooks' setup cell sets. An update is what moving a
@@ -19,9 +20,9 @@ Browser side (``--browser``): notebook 07's three explorer cells run in JupyterL
 Chromium (``browser/lab_driver.py``; the network untrained, which changes what the figures show,
 not their cost), and every control of every explorer is changed ``--changes`` times, ``--think``
 seconds apart; a change is timed from the browser's event to the new figure decoded in the page.
-With ``--baseline REV`` the same run is made first with that revision's library, as notebook 07
-calls it today (``n_steps=16``); the current library runs with the default, 64 steps. The goal
-is 150 ms per update.
+With ``--baseline REV`` the same run is made first with that revision's library (both with
+Integrated Gradients' default, 64 steps; ``--baseline-steps 16`` gives the baseline the 16 steps
+notebook 07 once used). The goal is 150 ms per update.
 """
 
 from __future__ import annotations
@@ -65,10 +66,13 @@ def main() -> None:
     parser.add_argument("--browser", action="store_true", help="time the notebook in Chromium")
     parser.add_argument("--changes", type=int, default=6, help="browser: changes per control")
     parser.add_argument("--think", type=float, default=1.0, help="browser: seconds between")
+    parser.add_argument(
+        "--baseline-steps", type=int, default=None, help="browser: the baseline's IG steps"
+    )
     args = parser.parse_args()
     print(_machine())
     if args.browser:
-        browser_side(args.baseline, args.changes, args.think)
+        browser_side(args.baseline, args.changes, args.think, args.baseline_steps)
     else:
         python_side(args)
 
@@ -268,7 +272,9 @@ def completeness(model: nn.Module, test, steps: list[int], n: int = 10) -> str:
 # --- browser side --------------------------------------------------------------------------------
 
 
-def browser_side(baseline: str | None, changes: int, think: float) -> None:
+def browser_side(
+    baseline: str | None, changes: int, think: float, baseline_steps: int | None = None
+) -> None:
     """Run notebook 07's explorers in Chromium (the baseline first, if any); print each table."""
     sys.path.insert(0, str(ROOT / "browser"))  # the browser test's driver, not an installed package
     from lab_driver import Unavailable, run_explorers, summary
@@ -279,7 +285,10 @@ def browser_side(baseline: str | None, changes: int, think: float) -> None:
         archive = subprocess.run(["git", "archive", baseline], cwd=ROOT, capture_output=True,
                                  check=True).stdout  # fmt: skip
         subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-        runs.append((f"{baseline}, Integrated Gradients with 16 steps as today", str(folder), 16))
+        label = "the default 64" if baseline_steps is None else str(baseline_steps)
+        runs.append(
+            (f"{baseline}, Integrated Gradients with {label} steps", str(folder), baseline_steps)
+        )
     runs.append(("now, Integrated Gradients with the default 64 steps", None, None))
     for title, python_path, steps in runs:
         try:

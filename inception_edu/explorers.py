@@ -14,12 +14,20 @@ Moving a control should answer within about 150 ms. Three things keep it short:
 - every figure's PNG is kept, by what it shows, so coming back to a choice sends stored bytes;
 - while the kernel is idle, the explorer draws ahead the choices one move away from the current
   one, the control moved last first and in the same direction, so the next move usually finds
-  its figure ready. This work runs in the kernel's own event loop, one figure at a time between
-  messages, and waits while a cell runs: never in a thread beside the notebook's code, because a
-  model's hooks (attributions, captures) and pyplot are not safe to use from two threads at once.
-  A control's change is handled there too: JupyterLab 4.6 with ipykernel 7 delivers widget
-  messages on a kernel subshell, a thread of its own, which hands the change to the explorer's
-  loop and waits for its figures.
+  its figure ready. The slow computations (attributions, effective fields) run on a background
+  thread, on the explorer's own copy of the model, so that a model's hooks never meet the
+  notebook's and the kernel stays free to answer a control meanwhile; figures are drawn in the
+  kernel's own event loop, one at a time between messages, because pyplot is not safe to use from
+  two threads at once. Nothing is drawn ahead while a cell runs. A control's change is handled in
+  that loop too: JupyterLab 4.6 with ipykernel 7 delivers widget messages on a kernel subshell, a
+  thread of its own, which hands the change to the explorer's loop and waits for its figures.
+  The explorer moved last draws ahead first; the others wait until it is done.
+
+Building an explorer in a kernel calls ``gc.freeze()``: the figures drawn ahead leave cyclic
+garbage, and the garbage collector's full passes over the kernel's whole heap (models, data,
+libraries) stopped the loop for 0.2-0.8 s at a time, about as often as a control moved. Frozen
+objects are left out of later passes (the ones that later become unreachable in a cycle stay in
+memory; ``gc.unfreeze()`` undoes it).
 
 ``explorer.update(layer="inception4a", row=3)`` sets controls and redraws, as moving them would;
 ``explorer.figures`` holds the figures on show. Only core widgets and
@@ -32,9 +40,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import copy
+import gc
 import html
 import io
+import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
@@ -102,7 +114,8 @@ class Panel:
     two states with the same key share one figure; ``draw(values)`` returns the figure.
     ``prepare(values)`` lists the slow computations the figure still needs (an attribution, an
     effective field), each a call that keeps its result for ``draw``: drawing ahead runs them
-    one at a time, so that a control's change never waits long behind it.
+    one at a time on a background thread, so each must work on a copy of the model (``_Twin``)
+    and keep its result where ``draw`` finds it, or waits for it (``_Results``).
     """
 
     key: Callable[[dict], Hashable | None]
@@ -142,10 +155,15 @@ class Explorer(widgets.VBox):
         self._ahead: list[dict] = []  # states one move away, the likeliest next first
         self._moved: tuple[str, int] | None = None  # the control moved last, and which way
         self._timer = None
+        # What the background thread is doing for this explorer: (future, state, and for a PNG
+        # the (panel, key) it is for).
+        self._job: tuple[concurrent.futures.Future, dict, tuple | None] | None = None
         self._holding = False
         # The kernel's loop the explorer was built on (None outside a kernel): all its work runs
         # there, whichever thread a control's change arrives on.
         self._loop = _event_loop()
+        if self._loop is not None:
+            gc.freeze()  # see the module's docstring
         #: Figures the last redraw had to draw (0: all came from the cache); its seconds; the
         #: message of the last error a control change raised.
         self.rendered = 0
@@ -199,6 +217,7 @@ class Explorer(widgets.VBox):
                 state = self._follow({**state, name: values[name]}, name)
         self._show_values(state)
         self.redraw()
+        _attention.follow(self)
         self._plan_ahead()
         return self
 
@@ -215,7 +234,7 @@ class Explorer(widgets.VBox):
             if key is None:
                 self.images[i].layout.display = "none"
                 continue
-            png = self._cache[i].get(key)
+            png = self._cache[i].get(key) or self._png_in_background(i, key)
             if png is None:
                 self._figures[i], png = self._draw(i, values, key)
                 self.rendered += 1
@@ -226,14 +245,39 @@ class Explorer(widgets.VBox):
         self.error = None
         self.message.value = ""
 
+    @property
+    def drawing_ahead(self) -> bool:
+        """Whether some state one move away is not drawn yet (or being drawn in background)."""
+        return bool(self._ahead) or self._job is not None
+
     def draw_ahead(self, limit: int | None = None) -> int:
         """Do up to ``limit`` steps of drawing the figures one move away; return how many.
 
         A step is one slow computation a figure needs, or drawing one figure. In a notebook this
-        runs by itself, one step at a time, while the kernel is idle; call it to do it now.
+        runs by itself while the kernel is idle, the computations on a background thread; call it
+        to do it all now, here.
         """
         steps = 0
-        while self._ahead and (limit is None or steps < limit):
+        while limit is None or steps < limit:
+            step = self._next_step()
+            if step is None:
+                break
+            values, work = step
+            try:
+                if isinstance(work, _Figure):
+                    self._draw(work.panel, values, work.key)
+                else:
+                    work()
+            except (ValueError, KeyError):
+                self._drop(values)  # a choice that cannot be drawn says so when it is made
+                continue
+            steps += 1
+        return steps
+
+    def _next_step(self) -> tuple[dict, Callable[[], object]] | None:
+        """Return (state, the next step of drawing it ahead): a computation it needs, or a figure
+        (a ``_Figure``); None when every state one move away is ready."""
+        while self._ahead:
             values = self._ahead[0]
             missing = [i for i, p in enumerate(self.panels) if self._missing(p, i, values)]
             if not missing:
@@ -243,18 +287,19 @@ class Explorer(widgets.VBox):
             try:
                 pending = panel.prepare(values)
                 if pending:
-                    pending[0]()
-                else:
-                    self._draw(missing[0], values, panel.key(values))
+                    return values, pending[0]
+                return values, _Figure(missing[0], panel.key(values))
             except (ValueError, KeyError):
-                self._ahead.pop(0)  # a choice that cannot be drawn says so when it is made
-                continue
-            steps += 1
-        return steps
+                self._drop(values)
+        return None
+
+    def _drop(self, values: dict) -> None:
+        if values in self._ahead:
+            self._ahead.remove(values)
 
     def close(self) -> None:
         """Stop drawing ahead and close the widgets."""
-        self._ahead = []
+        self._ahead, self._job = [], None
         # getattr: ipywidgets also calls close() on an explorer whose __init__ failed.
         if getattr(self, "_timer", None) is not None:
             self._timer.cancel()
@@ -283,6 +328,7 @@ class Explorer(widgets.VBox):
             # A callback's exception would vanish into the browser console: show it instead.
             self.error = str(err)
             self.message.value = f"<pre>Cannot draw this choice: {html.escape(str(err))}</pre>"
+        _attention.follow(self)
         self._plan_ahead()
 
     def _on_own_loop(self, work: Callable[[], object]):
@@ -323,16 +369,36 @@ class Explorer(widgets.VBox):
 
     def _draw(self, i: int, values: dict, key: Hashable):
         """Draw panel ``i`` for ``values``; keep its PNG under ``key``; return (figure, PNG)."""
+        figure = self._figure(i, values)
+        png = _png(figure)
+        self._keep(i, key, png)
+        return figure, png
+
+    def _figure(self, i: int, values: dict):
         import matplotlib.pyplot as plt
 
         figure = self.panels[i].draw(values)
         plt.close(figure)  # shown through its PNG; never again by the inline backend
-        png = _png(figure)
+        return figure
+
+    def _keep(self, i: int, key: Hashable, png: bytes) -> None:
         cache = self._cache[i]
         cache[key] = png
         while len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
-        return figure, png
+
+    def _png_in_background(self, i: int, key: Hashable) -> bytes | None:
+        """Return the PNG of panel ``i``'s ``key`` if the background thread is rendering it (once
+        it is done), else None."""
+        job = self._job
+        if job is None or job[2] != (i, key):
+            return None
+        try:
+            png = job[0].result()
+        except Exception:  # noqa: BLE001 - then it is drawn here, where an error is reported
+            return None
+        self._keep(i, key, png)
+        return png
 
     def _missing(self, panel: Panel, i: int, values: dict) -> bool:
         key = panel.key(values)
@@ -368,7 +434,9 @@ class Explorer(widgets.VBox):
 
     def _schedule(self, delay: float) -> None:
         loop = self._loop
-        if loop is None or loop.is_closed() or self._timer is not None or not self._ahead:
+        if loop is None or loop.is_closed() or self._timer is not None:
+            return
+        if not self._ahead and self._job is None:
             return
         if _running_loop() is not loop:  # never a second chain of drawing on another thread
             loop.call_soon_threadsafe(self._schedule, delay)
@@ -376,12 +444,37 @@ class Explorer(widgets.VBox):
         self._timer = loop.call_later(delay, self._tick)
 
     def _tick(self) -> None:
+        """One step of drawing ahead, on the explorer's loop: hand a computation, or the PNG of a
+        figure built here, to the background thread, and come back when it is done."""
         self._timer = None
+        job, self._job = self._job, None
+        if job is not None:
+            future, values, _ = job
+            if not future.done():
+                self._job = job
+                self._schedule(0.02)  # meanwhile the loop answers controls at once
+                return
+            if future.exception() is not None:
+                self._drop(values)  # a choice that cannot be drawn says so when it is made
+            elif job[2] is not None:
+                self._keep(*job[2], future.result())
         if not _cells.idle():
             self._schedule(IDLE_SECONDS)
             return
+        if not _attention.may_draw_ahead(self):
+            self._schedule(IDLE_SECONDS / 5)  # the explorer in use goes first
+            return
         try:
-            self.draw_ahead(limit=1)
+            step = self._next_step()
+            if step is None:
+                return
+            values, work = step
+            if isinstance(work, _Figure):
+                # Built here (pyplot), rendered to PNG beside the loop: the longer half.
+                figure = self._figure(work.panel, values)
+                self._job = (_background().submit(_png, figure), values, (work.panel, work.key))
+            else:
+                self._job = (_background().submit(work), values, None)
         except Exception:  # noqa: BLE001 - drawing ahead is a convenience: never break the kernel
             self._ahead = self._ahead[1:]
         self._schedule(0.01)  # let waiting messages (a control's change) go first
@@ -417,7 +510,8 @@ def receptive_field_explorer(
         if erf_images is not None:
             check_image(model, erf_images, shape, batch=True)
     model_infos: dict[str, _ModelInfo] = {}
-    erfs: dict[tuple, Tensor] = {}
+    erfs = _Results()
+    twins = {name: _Twin(model) for name, model in models.items()}
 
     def model_info(name: str) -> _ModelInfo:
         if name not in model_infos:
@@ -448,16 +542,15 @@ def receptive_field_explorer(
         name = _target(values["layer"], values["branch"])
         return (values["model"], name, values["row"], values["col"])
 
-    def erf(unit: tuple) -> Tensor:
-        if unit not in erfs:
-            model_name, name, row, col = unit
-            sources = erf_images if erf_images is not None else image
-            erfs[unit] = effective_receptive_field(models[model_name], name, sources, (row, col))
-        return erfs[unit]
+    def erf(unit: tuple, model: nn.Module | None = None) -> Tensor:
+        model_name, name, row, col = unit
+        sources = erf_images if erf_images is not None else image
+        net = model if model is not None else models[model_name]
+        return erfs.get(unit, partial(effective_receptive_field, net, name, sources, (row, col)))
 
     def prepare(values: dict) -> list:
         unit = key(values)
-        return [] if unit in erfs else [partial(erf, unit)]
+        return [] if unit in erfs else [partial(erf, unit, twins[unit[0]]())]
 
     def draw(values: dict):
         unit = key(values)
@@ -591,10 +684,14 @@ def attribution_explorer(
     shape = tuple(x.shape[1:])
     names = class_names(len(predict(model, first)), info)
     gradcam_layer = layer if layer is not None else default_gradcam_layer(model, shape)
-    concats = {name: None for name in inception_modules(model, shape)}
-    maps: dict[tuple, Tensor] = {}
-    branches: dict[tuple, object] = {}
+    # Traced now, not while drawing ahead: a trace holds the kernel's loop for tens of milliseconds.
+    concats = {
+        name: module_branches(model, name, shape) for name in inception_modules(model, shape)
+    }
+    maps = _Results()
+    branches = _Results()
     predicted: dict[int, int] = {}
+    twin = _Twin(model)
 
     def image_at(index: int) -> Tensor:
         return image_or_dataset if single else image_or_dataset[index][0]
@@ -610,13 +707,12 @@ def attribution_explorer(
     def pixels_key(values: dict) -> tuple:
         return (*target_of(values), values["method"])
 
-    def attribution(index: int, target: int, method: str) -> Tensor:
-        if (index, target, method) not in maps:
-            maps[(index, target, method)] = attribute(
-                model, image_at(index), target, method, layer=gradcam_layer, n_steps=n_steps,
-                info=info,
-            )  # fmt: skip
-        return maps[(index, target, method)]
+    def attribution(index: int, target: int, method: str, net: nn.Module = model) -> Tensor:
+        compute = partial(
+            attribute, net, image_at(index), target, method, layer=gradcam_layer,
+            n_steps=n_steps, info=info,
+        )  # fmt: skip
+        return maps.get((index, target, method), compute)
 
     def chosen(method: str) -> list[str]:
         return list(methods) if method == "all" else [method]
@@ -624,7 +720,7 @@ def attribution_explorer(
     def prepare_pixels(values: dict) -> list:
         index, target, method = pixels_key(values)
         return [
-            partial(attribution, index, target, name)
+            partial(attribution, index, target, name, twin())
             for name in chosen(method)
             if (index, target, name) not in maps
         ]
@@ -642,20 +738,17 @@ def attribution_explorer(
             return None
         return (*target_of(values), values["module"], values["branch_method"])
 
-    def branch_result(chart: tuple):
-        if chart not in branches:
-            index, target, module, method = chart
-            if concats[module] is None:
-                concats[module] = module_branches(model, module, shape)
-            branches[chart] = branch_attribution(
-                model, image_at(index), module, target, method,
-                n_steps=n_steps, concat=concats[module], info=info,
-            )  # fmt: skip
-        return branches[chart]
+    def branch_result(chart: tuple, net: nn.Module = model):
+        index, target, module, method = chart
+        compute = partial(
+            branch_attribution, net, image_at(index), module, target, method,
+            n_steps=n_steps, concat=concats[module], info=info,
+        )  # fmt: skip
+        return branches.get(chart, compute)
 
     def prepare_chart(values: dict) -> list:
         chart = chart_key(values)
-        return [] if chart is None or chart in branches else [partial(branch_result, chart)]
+        return [] if chart is None or chart in branches else [partial(branch_result, chart, twin())]
 
     def draw_chart(values: dict):
         chart = chart_key(values)
@@ -698,7 +791,8 @@ class _ModelInfo:
         if not self.layers:
             raise ValueError("the model has no layer with a spatial feature map to explore")
         self.modules = [m for m in inception_modules(model, shape) if m in self.layers]
-        self._branches: dict[str, list[str]] = {}
+        # Traced now, not while drawing ahead: a trace holds the kernel's loop for tens of ms.
+        self._branches = {layer: self._traced_branches(layer) for layer in self.modules}
 
     @property
     def default_layer(self) -> str:
@@ -706,12 +800,89 @@ class _ModelInfo:
         return self.modules[0] if self.modules else self.layers[len(self.layers) // 2]
 
     def branch_options(self, layer: str) -> list[str]:
-        if layer not in self.modules:
-            return [WHOLE]
-        if layer not in self._branches:
-            concat = module_branches(self.model, layer, self.shape)
-            self._branches[layer] = [b.name for b in concat.branches if b.name in self.fields]
-        return [WHOLE, *self._branches[layer]]
+        return [WHOLE, *self._branches.get(layer, [])]
+
+    def _traced_branches(self, layer: str) -> list[str]:
+        concat = module_branches(self.model, layer, self.shape)
+        return [b.name for b in concat.branches if b.name in self.fields]
+
+
+@dataclass(frozen=True)
+class _Figure:
+    """A step of drawing ahead that draws panel ``panel``'s figure for ``key``: it is built on the
+    explorer's loop (pyplot is not safe on two threads) and rendered to PNG on either."""
+
+    panel: int
+    key: Hashable
+
+
+class _Results:
+    """Results computed once, by whichever thread asks first; a second asker waits for the first.
+
+    The background thread computes ahead while the explorer's loop may need the same result for
+    the figure a control just asked for: then the loop waits for it rather than compute it twice.
+    """
+
+    def __init__(self) -> None:
+        self._done: dict = {}
+        self._running: dict[Hashable, concurrent.futures.Future] = {}
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._done
+
+    def get(self, key: Hashable, compute: Callable[[], object]):
+        """Return the result of ``key``, computing it with ``compute()`` if nobody has yet."""
+        with self._lock:
+            if key in self._done:
+                return self._done[key]
+            future = self._running.get(key)
+            mine = future is None
+            if mine:
+                future = self._running[key] = concurrent.futures.Future()
+        if not mine:
+            return future.result()
+        try:
+            result = compute()
+        except BaseException as err:
+            with self._lock:
+                del self._running[key]
+            future.set_exception(err)
+            raise
+        with self._lock:
+            self._done[key] = result
+            del self._running[key]
+        future.set_result(result)
+        return result
+
+
+class _Twin:
+    """The explorer's own copy of a model, for the background thread: its hooks (Grad-CAM, layer
+    attributions, effective fields) are never on the notebook's model while a cell uses it.
+
+    The copy is made on first use, which is on the explorer's loop, between cells: then the
+    model carries none of the short-lived hooks a capture or an attribution adds.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self._copy: nn.Module | None = None
+
+    def __call__(self) -> nn.Module:
+        if self._copy is None:
+            self._copy = copy.deepcopy(self.model).eval()
+        return self._copy
+
+
+_worker: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _background() -> concurrent.futures.ThreadPoolExecutor:
+    """Return the one thread that computes ahead for every explorer (one job at a time each)."""
+    global _worker
+    if _worker is None:
+        _worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="explorers")
+    return _worker
 
 
 class _CellActivity:
@@ -741,6 +912,27 @@ class _CellActivity:
 
 
 _cells = _CellActivity()
+
+
+class _Attention:
+    """Which explorer the reader moved last: it draws ahead first, the others wait until it is done.
+
+    Every explorer of a notebook shares the kernel's loop and the background thread; the one in
+    use is the one whose next move is about to come.
+    """
+
+    def __init__(self) -> None:
+        self._last: weakref.ref | None = None
+
+    def follow(self, explorer: Explorer) -> None:
+        self._last = weakref.ref(explorer)
+
+    def may_draw_ahead(self, explorer: Explorer) -> bool:
+        last = self._last() if self._last is not None else None
+        return last is None or last is explorer or not last.drawing_ahead
+
+
+_attention = _Attention()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -773,9 +965,13 @@ def _image() -> widgets.Image:
 
 
 def _png(figure) -> bytes:
-    """Return the figure as PNG bytes at its own dpi, the layout it was drawn with (not cropped)."""
+    """Return the figure as PNG bytes at its own dpi, the layout it was drawn with (not cropped).
+
+    Compressed lightly: the bytes go to a browser on the same machine or a nearby server, where
+    encoding time counts for more than a few kB (level 1 takes about two thirds of the default's).
+    """
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=figure.dpi)
+    figure.savefig(buffer, format="png", dpi=figure.dpi, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 

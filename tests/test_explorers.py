@@ -262,6 +262,7 @@ def test_a_control_moved_on_another_thread_is_drawn_on_the_explorers_own_loop(mo
 
     # As in a kernel: the loop running where the explorer is built is the notebook's.
     monkeypatch.setattr(explorers, "_event_loop", explorers._running_loop)
+    monkeypatch.setattr(explorers.gc, "freeze", lambda: None)  # not this test process's heap
     threads: list[str] = []
 
     def draw(values):
@@ -284,3 +285,107 @@ def test_a_control_moved_on_another_thread_is_drawn_on_the_explorers_own_loop(mo
     assert explorer._keys == [2] and explorer.error is None
     assert len(threads) >= 3, "the change and the moves next to it were drawn"
     assert set(threads) == {threading.current_thread().name}
+
+
+def test_slow_computations_run_on_a_background_thread_while_the_loop_answers_controls(monkeypatch):
+    """Drawing ahead hands an attribution or an effective field to a background thread: a control
+    moved meanwhile is answered at once, and figures are still drawn only on the explorer's loop."""
+    import asyncio
+    import threading
+    import time
+    from functools import partial
+
+    import matplotlib.pyplot as plt
+
+    from inception_edu import explorers
+
+    monkeypatch.setattr(explorers, "_event_loop", explorers._running_loop)
+    frozen = []
+    monkeypatch.setattr(explorers.gc, "freeze", lambda: frozen.append(True))
+    results = explorers._Results()
+    release = threading.Event()
+    computed_on: dict[int, str] = {}
+    drawn_on: list[str] = []
+
+    def compute(n: int) -> int:
+        computed_on[n] = threading.current_thread().name
+        if n == 1:
+            release.wait(10)  # a slow computation, until the test lets it finish
+        return n
+
+    def prepare(values: dict) -> list:
+        n = values["n"]
+        return [] if n in results else [partial(results.get, n, partial(compute, n))]
+
+    def draw(values: dict):
+        drawn_on.append(threading.current_thread().name)
+        results.get(values["n"], partial(compute, values["n"]))
+        return plt.figure()
+
+    async def notebook() -> tuple[Explorer, float]:
+        slider = widgets.IntSlider(value=0, min=0, max=3)
+        explorer = Explorer({"n": slider}, [Panel(lambda values: values["n"], draw, prepare)])
+        await asyncio.sleep(0.3)  # drawing ahead: n=1 goes to the background thread and waits
+        assert 1 in computed_on and 1 not in results
+        start = time.perf_counter()
+        slider.value = 3  # a control moved while the computation runs...
+        seconds = time.perf_counter() - start
+        release.set()
+        await asyncio.sleep(0.5)  # ...and drawing ahead goes on once it is done
+        return explorer, seconds
+
+    explorer, seconds = asyncio.run(notebook())
+    loop_thread = threading.current_thread().name
+    assert computed_on[1] != loop_thread, "the slow computation ran on the explorer's loop"
+    assert seconds < 1, "the control waited for the background computation"
+    assert set(drawn_on) == {loop_thread}, "a figure was drawn off the explorer's loop"
+    assert frozen, "an explorer in a kernel keeps the heap it was built on out of collections"
+    assert explorer._keys == [3] and 1 in results and explorer.error is None
+    assert computed_on[2] != loop_thread  # the move next to the new state, computed beside...
+    explorer.update(n=2)
+    assert explorer.rendered == 0, "...and drawn ahead"
+
+
+def test_the_explorer_moved_last_draws_ahead_before_the_others(test_set):
+    from inception_edu import explorers
+
+    model = small("googlenet_small")
+    used, other = (activation_explorer(model, test_set[i][0]) for i in (1, 2))
+    used.update(view="one channel", channel=3)
+    assert used.drawing_ahead and other.drawing_ahead
+    assert explorers._attention.may_draw_ahead(used)
+    assert not explorers._attention.may_draw_ahead(other), "the explorer in use goes first"
+    used.draw_ahead()
+    assert explorers._attention.may_draw_ahead(other), "then the others"
+    used.close()
+    other.update(channel=4)
+    assert explorers._attention.may_draw_ahead(other) and not used.drawing_ahead
+
+
+def test_a_result_being_computed_is_waited_for_not_computed_twice():
+    import threading
+    import time
+
+    from inception_edu import explorers
+
+    results = explorers._Results()
+    started = threading.Event()
+
+    def slow() -> str:
+        started.set()
+        time.sleep(0.2)
+        return "from the background"
+
+    background = threading.Thread(target=results.get, args=("key", slow))
+    background.start()
+    started.wait(5)
+
+    def again() -> str:
+        raise AssertionError("computed twice")
+
+    assert results.get("key", again) == "from the background"
+    background.join()
+    assert "key" in results and results.get("key", again) == "from the background"
+    with pytest.raises(ValueError):  # a failed computation is not kept: the next asker retries
+        results.get("bad", lambda: (_ for _ in ()).throw(ValueError("no")))
+    assert "bad" not in results and results.get("bad", lambda: 1) == 1
