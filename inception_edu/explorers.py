@@ -542,10 +542,10 @@ def receptive_field_explorer(
         name = _target(values["layer"], values["branch"])
         return (values["model"], name, values["row"], values["col"])
 
-    def erf(unit: tuple, model: nn.Module | None = None) -> Tensor:
+    def erf(unit: tuple, net: nn.Module | None = None) -> Tensor:
         model_name, name, row, col = unit
         sources = erf_images if erf_images is not None else image
-        net = model if model is not None else models[model_name]
+        net = net if net is not None else models[model_name]
         return erfs.get(unit, partial(effective_receptive_field, net, name, sources, (row, col)))
 
     def prepare(values: dict) -> list:
