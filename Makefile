@@ -42,14 +42,15 @@ $(CLASSROOM): $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_forward.py
+	$(BIN)/python benchmarks/bench_family.py
 	$(BIN)/python benchmarks/bench_widgets.py
 	$(BIN)/python benchmarks/bench_time_to_accuracy.py
 
-# Re-record every experiment's seeds in data/results/ (about an hour on a 2-core CPU).
+# Re-record every experiment's seeds in data/results/ (about 5 hours here: their files record 17,900 s).
 experiments: $(STAMP)
 	$(BIN)/python -m inception_edu.experiments run-all
 
-# Train every shipped checkpoint again, with the manifest (about an hour on one core; one thread, as
+# Train every shipped checkpoint again, with the manifest (about 12 minutes here; one thread, as
 # they were made). `$(BIN)/python -m inception_edu.zoo make --missing` trains only the absent ones.
 checkpoints: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m inception_edu.zoo make

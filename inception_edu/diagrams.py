@@ -16,14 +16,13 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
 from .cost import count, format_count
-from .inference import device_of, eval_mode
+from .inference import device_of, eval_mode, kept_state
 from .models.basic import BasicConv2d
 from .receptive_field import module_branches
 
@@ -214,7 +213,7 @@ def network_layout(
         handles.append(m.register_forward_pre_hook(before(name)))
         handles.append(m.register_forward_hook(after(name)))
     try:
-        with _untouched(model), torch.no_grad():
+        with kept_state(model), torch.random.fork_rng(devices=[]), torch.no_grad():
             model.train()
             model(torch.zeros((2, *shape), device=device_of(model)))
     finally:
@@ -310,22 +309,6 @@ def _stages(model: nn.Module, prefix: str, expand: set[str]) -> Iterator[tuple[s
             yield from _stages(child, full + ".", expand)
         else:
             yield full, child
-
-
-@contextmanager
-def _untouched(model: nn.Module) -> Iterator[None]:
-    """Restore the model's buffers, train/eval modes and the random state after the block."""
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]
-    modes = [(m, m.training) for m in model.modules()]
-    with torch.random.fork_rng(devices=[]):
-        try:
-            yield
-        finally:
-            with torch.no_grad():
-                for buffer, saved in buffers:
-                    buffer.copy_(saved)
-            for m, training in modes:
-                m.training = training
 
 
 # --- labels --------------------------------------------------------------------------------------

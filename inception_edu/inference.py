@@ -5,6 +5,8 @@ all need; each is done here once.
 
 - ``device_of(model)``: where the model's weights live.
 - ``eval_mode(model)``: eval mode for a ``with`` block, the previous mode restored afterwards.
+- ``kept_state(model)``: a ``with`` block after which the buffers (BatchNorm's running statistics)
+  and every submodule's train/eval mode are as they were.
 - ``split_output(output)`` / ``main_logits(output)``: GoogLeNet and Inception-v3 return a tuple
   (main logits, auxiliary logits…) in train mode and a tensor in eval mode; these accept both.
 - ``check_image(model, image)``: an image (or batch) as the model needs it, or an ``ImageError``
@@ -25,6 +27,7 @@ __all__ = [
     "device_of",
     "eval_mode",
     "input_channels",
+    "kept_state",
     "main_logits",
     "split_output",
 ]
@@ -48,6 +51,21 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         yield model
     finally:
         model.train(was_training)
+
+
+@contextmanager
+def kept_state(model: nn.Module) -> Iterator[None]:
+    """Restore the buffers (BatchNorm's running statistics) and the train/eval modes afterwards."""
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
+        for m, training in modes:
+            m.training = training
 
 
 def split_output(output: object) -> tuple[Tensor, list[Tensor]]:

@@ -50,6 +50,7 @@ from inception_edu import checkpoints, data
 from inception_edu.cli import whole_number as _whole
 from inception_edu.inference import main_logits
 from inception_edu.models import MODEL_NAMES, create_model
+from inception_edu.models.torchvision_weights import IMAGENET_MEAN, IMAGENET_STD
 from inception_edu.recipes import RECIPES, Recipe, default_recipe, input_size, lr_factor, scaled_lr
 from inception_edu.train import InceptionLoss, parameter_groups
 
@@ -63,8 +64,6 @@ __all__ = [
     "train_transform",
 ]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 # Grayscale folders: the mean of ImageNet's three channel statistics.
 GRAY_MEAN = (0.449,)
 GRAY_STD = (0.226,)

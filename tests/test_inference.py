@@ -9,6 +9,7 @@ from inception_edu.inference import (
     device_of,
     eval_mode,
     input_channels,
+    kept_state,
     main_logits,
     split_output,
 )
@@ -43,6 +44,19 @@ def test_eval_mode_restores_the_previous_mode_even_after_an_error():
     with eval_mode(model):
         pass
     assert not model.training
+
+
+def test_kept_state_restores_running_statistics_and_every_mode_even_after_an_error():
+    model = Net().eval()
+    model.fc.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(RuntimeError), kept_state(model):
+        model.train()
+        model(torch.randn(8, 1, 6, 6))  # train mode: BatchNorm's running statistics move
+        assert not torch.equal(model.bn.running_mean, before["bn.running_mean"])
+        raise RuntimeError("boom")
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert not model.training and not model.bn.training and model.fc.training
 
 
 def test_main_logits_and_split_output_take_tensors_and_aux_tuples():

@@ -97,9 +97,15 @@ def test_two_processes_keep_identical_weights_and_the_loss_curve_of_one_process(
     losses_two = [float(row["loss"]) for row in log(two)]
     losses_one = [float(row["loss"]) for row in log(tmp_path / "one")]
     assert len(losses_one) == len(losses_two) == 4
-    assert max(abs(a - b) for a, b in zip(losses_one, losses_two, strict=True)) < 1e-9
+    loss_gap = max(abs(a - b) for a, b in zip(losses_one, losses_two, strict=True))
     ours, theirs = (checkpoints.read(p / "final.pt").state_dict for p in (tmp_path / "one", two))
-    assert max((ours[k] - theirs[k]).abs().max().item() for k in ours) < 1e-9
+    weight_gap = max((ours[k] - theirs[k]).abs().max().item() for k in ours)
+    # Shown with `pytest -s`: the numbers the README quotes.
+    print(
+        f"2 processes × 20 vs 1 × 40, 4 steps in float64: losses differ by at most "
+        f"{loss_gap:.1e}, final weights by at most {weight_gap:.1e}"
+    )
+    assert loss_gap < 1e-9 and weight_gap < 1e-9
 
 
 # --- resume -------------------------------------------------------------------------------------

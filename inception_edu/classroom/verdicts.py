@@ -12,8 +12,8 @@ from typing import Any
 
 from nbformat import NotebookNode
 
-VERDICT_MIME = "application/vnd.inception-edu.verdict+json"
-STATUSES = ("passed", "failed", "not attempted", "checker error")
+from ..exercises.verdict import STATUSES, VERDICT_MIME
+
 _OUTPUT_TYPES = ("display_data", "execute_result", "update_display_data")
 
 

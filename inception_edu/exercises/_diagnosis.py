@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import Tensor, nn
 
+from ..inference import kept_state
 from ._check import Mistake
-from ._layers import ATOL, RTOL, Pairs, forward_layers, kept_state, run_both
+from ._layers import ATOL, RTOL, Pairs, forward_layers, run_both
 from ._values import tensors_close
 
 __all__ = ["Branches", "Variant", "diagnose_module", "variant_outputs"]

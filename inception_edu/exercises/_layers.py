@@ -5,13 +5,13 @@ Shared by the module checker (``_modules``) and its diagnosis (``_diagnosis``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
+from ..inference import kept_state
 from ._check import StudentError, students_code
 from ._values import tensor
 
@@ -21,7 +21,6 @@ __all__ = [
     "Layer",
     "Pairs",
     "forward_layers",
-    "kept_state",
     "own_state",
     "run_both",
     "stateful_leaves",
@@ -132,16 +131,3 @@ def stateful_leaves(module: nn.Module) -> list[nn.Module]:
     return [m for m in module.modules() if not list(m.children()) and own_state(m)]
 
 
-@contextmanager
-def kept_state(module: nn.Module) -> Iterator[None]:
-    """Restore the buffers (BatchNorm's running statistics) and the train/eval mode afterwards."""
-    buffers = [(b, b.detach().clone()) for b in module.buffers()]
-    modes = [(m, m.training) for m in module.modules()]
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            for buffer, saved in buffers:
-                buffer.copy_(saved)
-        for m, training in modes:
-            m.training = training

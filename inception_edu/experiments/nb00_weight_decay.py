@@ -3,7 +3,10 @@
 The trainer's default recipe decays every parameter. The usual alternative (``parameter_groups``
 with ``decay_norm_and_bias=False``) exempts BatchNorm scales and shifts and all biases, whose decay
 does not regularise what the network computes. The paired runs below (same seed, same data order,
-same initial weights) decide the default.
+same initial weights) measured what the exemption costs: nothing (validation medians 0.8376
+exempt, 0.8372 decay-all, over three seeds). ``train_cli``'s paper recipes use the exemption;
+``train.fit`` keeps decaying every parameter by default, because every recorded experiment and
+every shipped checkpoint of the course was trained that way and must stay reproducible.
 """
 
 from __future__ import annotations
