@@ -529,6 +529,41 @@ def test_grading_one_notebook_lists_students_who_did_not_hand_it_in(tmp_path):
     expect(rows, "bob", "91.2", "not submitted", "0")
 
 
+# The shortest course notebook to run (about 20 s): grading it once shows the whole path on the real
+# checkers, the toy notebook above covers every way a submission can go wrong.
+REAL = REPO / "notebooks" / "06_residual_inception.ipynb"
+
+
+@pytest.mark.skipif(REAL not in COURSE, reason=f"{REAL.name} is not tracked")
+def test_grading_real_submissions_of_a_course_notebook(tmp_path):
+    solved_dir = tmp_path / "solved"
+    solutions = str(REPO / "solutions")
+    args = ["solve", str(REAL), "--out", str(solved_dir), "--no-execute", "--solutions", solutions]
+    assert main(args) == 0
+    solved = nbformat.read(solved_dir / REAL.name, as_version=4)
+    exercises = exercise_cells(solved)
+    assert len(exercises) >= 2
+    subs = tmp_path / "submissions"
+    write(solved, subs / "alice" / REAL.name)
+    last, last_id = exercises[-1]
+    solved.cells[last].source = nbformat.read(REAL, as_version=4).cells[last].source  # as given
+    write(solved, subs / "bob" / REAL.name)
+
+    csv = tmp_path / "grades.csv"
+    args = ["grade", str(subs), "--out", str(csv), "--masters", str(REAL.parent), "--jobs", "2"]
+    assert main(args) == 0
+    rows = {(r["student"], r["exercise"]): r for r in read_csv(csv)}
+    assert {student for student, _ in rows} == {"alice", "bob"}
+    for _, ex_id in exercises:
+        for student in ("alice", "bob"):
+            row = rows[student, ex_id]
+            if student == "bob" and ex_id == last_id:
+                assert (row["status"], float(row["points"])) == ("not attempted", 0.0), row
+            else:
+                assert row["status"] == "passed", row
+                assert float(row["points"]) == float(row["max_points"]) > 0, row
+
+
 # nbgrader export ----------------------------------------------------------------------------------
 
 
