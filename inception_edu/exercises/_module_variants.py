@@ -18,7 +18,14 @@ from torch import Tensor, nn
 from ..models.basic import BasicConv2d
 from ._diagnosis import Branches, Variant
 
-__all__ = ["branch_order", "no_relu_after_bn", "relu_before_bn", "wrong_module"]
+__all__ = [
+    "branch_order",
+    "four_branches",
+    "no_relu_after_bn",
+    "relu_before_bn",
+    "with_pool_branch",
+    "wrong_module",
+]
 
 # (reference, input, concatenation of the branches) → the module's output
 Combine = Callable[[nn.Module, Tensor, Tensor], Tensor]
@@ -40,6 +47,26 @@ def no_relu_after_bn() -> Variant:
         "the ReLU stacked convolutions collapse into one linear map.",
         lambda reference, x: _with_basic_convs(reference, x, lambda m, t: m.bn(m.conv(t))),
     )
+
+
+def four_branches(pool_label: str) -> Branches:
+    """The branches of a GoogLeNet-style module (``branch1``…``branch4``: 1×1, 3×3, 5×5, pool)."""
+
+    def branches(reference: nn.Module, x: Tensor) -> list[tuple[str, Tensor]]:
+        return [
+            ("1×1", reference.branch1(x)),
+            ("3×3", reference.branch2(x)),
+            ("5×5", reference.branch3(x)),
+            (pool_label, reference.branch4(x)),
+        ]
+
+    return branches
+
+
+def with_pool_branch(reference: nn.Module, x: Tensor, pooled: Tensor) -> Tensor:
+    """A GoogLeNet-style module's output with ``pooled`` in place of its pool branch."""
+    convs = [reference.branch1(x), reference.branch2(x), reference.branch3(x)]
+    return torch.cat([*convs, pooled], 1)
 
 
 def branch_order(branches: Branches, combine: Combine | None = None) -> Variant:

@@ -14,7 +14,14 @@ from ..cost import count
 from ..inference import split_output
 from ..models.googlenet import TABLE_1, Inception, googlenet_small
 from ._check import Mistake, StudentError, Verdict, fixed_seed, run_check, student, students_code
-from ._module_variants import branch_order, no_relu_after_bn, relu_before_bn, wrong_module
+from ._module_variants import (
+    branch_order,
+    four_branches,
+    no_relu_after_bn,
+    relu_before_bn,
+    with_pool_branch,
+    wrong_module,
+)
 from ._modules import compare_modules
 from ._values import agree, close, diagnose, fmt, number
 
@@ -24,6 +31,9 @@ __all__ = [
     "check_max_reduction",
     "check_train_step",
 ]
+
+# The reference module's branches, in concatenation order, with their names in the feedback.
+_BRANCHES = four_branches("pool")
 
 # Inception modules of Table 1 with their input (channels, size): (in_channels, size, name)
 _MODULES = ((192, 28, "inception3a"), (480, 14, "inception4a"), (832, 7, "inception5b"))
@@ -84,16 +94,16 @@ def check_inception_module(module_class: type[nn.Module]) -> Verdict:
         variants = [
             relu_before_bn(),
             no_relu_after_bn(),
-            branch_order(_branches),
+            branch_order(_BRANCHES),
             wrong_module(
                 "your pool branch projects before it pools: Fig. 2b max-pools the input first, "
                 "then the 1×1 'pool proj' convolution.",
-                lambda ref, t: _with_pool_branch(ref, t, ref.branch4[0](ref.branch4[1](t))),
+                lambda ref, t: with_pool_branch(ref, t, ref.branch4[0](ref.branch4[1](t))),
             ),
             wrong_module(
                 "your pool branch pools relu(x): the max-pool works on the module's input as it "
                 "is, negative values included.",
-                lambda ref, t: _with_pool_branch(ref, t, ref.branch4(F.relu(t))),
+                lambda ref, t: with_pool_branch(ref, t, ref.branch4(F.relu(t))),
             ),
         ]
         widths_hint = (
@@ -101,7 +111,7 @@ def check_inception_module(module_class: type[nn.Module]) -> Verdict:
             "ch5x5; max-pool → 1×1 → pool_proj."
         )
         return compare_modules(
-            mine, reference, x, variants=variants, branches=_branches, widths_hint=widths_hint
+            mine, reference, x, variants=variants, branches=_BRANCHES, widths_hint=widths_hint
         )
 
     return run_check("02.2", check)
@@ -313,16 +323,3 @@ def _break_even(in_channels: int, out_channels: int, kernel_size: int) -> int:
     return r
 
 
-def _branches(reference: nn.Module, x: Tensor) -> list[tuple[str, Tensor]]:
-    return [
-        ("1×1", reference.branch1(x)),
-        ("3×3", reference.branch2(x)),
-        ("5×5", reference.branch3(x)),
-        ("pool", reference.branch4(x)),
-    ]
-
-
-def _with_pool_branch(reference: nn.Module, x: Tensor, pool_branch: Tensor) -> Tensor:
-    """The module's output with another pool branch."""
-    convs = [output for _, output in _branches(reference, x)[:3]]
-    return torch.cat([*convs, pool_branch], 1)

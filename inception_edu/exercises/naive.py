@@ -13,7 +13,14 @@ from ..cost import count
 from ..models.naive import NaiveInception, naive_small
 from ..receptive_field import receptive_field
 from ._check import Mistake, Verdict, fixed_seed, run_check, student
-from ._module_variants import branch_order, no_relu_after_bn, relu_before_bn, wrong_module
+from ._module_variants import (
+    branch_order,
+    four_branches,
+    no_relu_after_bn,
+    relu_before_bn,
+    with_pool_branch,
+    wrong_module,
+)
 from ._modules import compare_modules
 from ._values import agree, diagnose, number
 
@@ -23,6 +30,9 @@ __all__ = [
     "check_naive_module",
     "check_naive_out_channels",
 ]
+
+# The reference module's branches, in concatenation order, with their names in the feedback.
+_BRANCHES = four_branches("max-pool")
 
 
 def check_naive_out_channels(naive_out_channels: Callable[[int, int, int, int], int]) -> Verdict:
@@ -94,13 +104,13 @@ def check_naive_module(module_class: type[nn.Module]) -> Verdict:
         variants = [
             relu_before_bn(),
             no_relu_after_bn(),
-            branch_order(_branches),
-            wrong_module(averaging, lambda ref, t: _with_pool(ref, t, _avg_pool(t))),
-            wrong_module(averaging, lambda ref, t: _with_pool(ref, t, _avg_pool(t, False))),
+            branch_order(_BRANCHES),
+            wrong_module(averaging, lambda ref, t: with_pool_branch(ref, t, _avg_pool(t))),
+            wrong_module(averaging, lambda ref, t: with_pool_branch(ref, t, _avg_pool(t, False))),
             wrong_module(
                 "a ReLU acts on your pool branch (or on the concatenation): the max-pooled input "
                 "is passed on as it is, negative values included.",
-                lambda ref, t: _with_pool(ref, t, F.relu(ref.branch4(t))),
+                lambda ref, t: with_pool_branch(ref, t, F.relu(ref.branch4(t))),
             ),
         ]
         return compare_modules(
@@ -108,7 +118,7 @@ def check_naive_module(module_class: type[nn.Module]) -> Verdict:
             reference,
             x,
             variants=variants,
-            branches=_branches,
+            branches=_BRANCHES,
             shape_hint=lambda shape: _shape_hint(shape, in_channels, widths),
         )
 
@@ -159,21 +169,6 @@ def check_branch_fields(fields: object) -> Verdict:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _branches(reference: nn.Module, x: Tensor) -> list[tuple[str, Tensor]]:
-    return [
-        ("1×1", reference.branch1(x)),
-        ("3×3", reference.branch2(x)),
-        ("5×5", reference.branch3(x)),
-        ("max-pool", reference.branch4(x)),
-    ]
-
-
-def _with_pool(reference: nn.Module, x: Tensor, pooled: Tensor) -> Tensor:
-    """The naive module's output with another pool branch."""
-    convs = [output for _, output in _branches(reference, x)[:3]]
-    return torch.cat([*convs, pooled], 1)
 
 
 def _avg_pool(x: Tensor, count_include_pad: bool = True) -> Tensor:
