@@ -22,7 +22,7 @@ _KEYS = ("val_acc", "val_acc_per_epoch", "train_loss", "train_seconds", "images_
 @experiment(
     "googlenet_vs_naive",
     notebook="02",
-    config={"train_size": 10_000, "epochs": 2, "lr": 0.1, "aux_weight": 0.3, "seeds": 3},
+    config={"train_size": 10_000, "epochs": 2, "lr": 0.1, "aux_weight": 0.3, "seeds": 5},
 )
 def googlenet_vs_naive(config: dict[str, Any], seed: int) -> dict[str, Any]:
     """googlenet_small with aux heads vs naive_small: accuracy and speed, paired by seed."""
