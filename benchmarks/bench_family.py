@@ -20,6 +20,7 @@ import torch
 
 from inception_edu import cost
 from inception_edu.evaluate import latency
+from inception_edu.inference import input_channels
 from inception_edu.models import MODEL_NAMES, create_model
 from inception_edu.recipes import input_size
 
@@ -56,7 +57,7 @@ def row(name: str, repeats: int) -> None:
     torch.manual_seed(0)
     model = create_model(name).eval()
     side = input_size(name)
-    shape = (1 if name.endswith("_small") else 3, side, side)
+    shape = (input_channels(model), side, side)
     counted = cost.count(model, shape)
     small, large = latency(model, shape, 1, repeats=repeats), latency(
         model, shape, 64 if name.endswith("_small") else 16, repeats=repeats
