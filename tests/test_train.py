@@ -102,7 +102,11 @@ def test_every_optimizer_takes_steps(optimizer):
     before = [p.detach().clone() for p in model.parameters()]
     history = fit(model, loader, epochs=1, lr=0.01, optimizer=optimizer, progress=False)
     assert history.epochs == 1 and len(history.lr) == 2
-    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    # Every kernel and BatchNorm scale moves. (A conv bias right before a BatchNorm gets an almost
+    # zero gradient, and without weight decay, the default for biases, it may not move at all.)
+    moved = {n: not torch.equal(a, b) for (n, b), a in zip(model.named_parameters(), before)}
+    kernels_and_scales = ("0.weight", "1.weight", "4.weight", "5.weight", "9.weight")
+    assert all(moved[n] for n in kernels_and_scales), moved
 
 
 def lr_used(schedule: str, lr: float = 0.1, epochs: int = 4, steps: int = 4) -> list[float]:
@@ -171,14 +175,40 @@ def test_empty_loaders_wrong_images_and_nan_inputs_stop_with_a_clear_message():
         fit(tiny_cnn(), nan, progress=False)
 
 
-def test_parameter_groups_exempt_norm_and_bias_when_asked():
+def test_parameter_groups_exempt_norm_and_bias_unless_asked():
     model = tiny_cnn()
-    (everything,) = parameter_groups(model, 5e-4)
+    (everything,) = parameter_groups(model, 5e-4, decay_norm_and_bias=True)
     assert len(everything["params"]) == len(list(model.parameters()))
-    decay, no_decay = parameter_groups(model, 5e-4, decay_norm_and_bias=False)
+    decay, no_decay = parameter_groups(model, 5e-4)
     assert decay["weight_decay"] == 5e-4 and no_decay["weight_decay"] == 0.0
     assert [p.ndim for p in decay["params"]] == [4, 4, 2]  # two conv kernels, the linear weight
     assert len(no_decay["params"]) == 7  # conv biases, BN weights and biases, linear bias
+
+
+class Untouched(nn.Module):
+    """tiny_cnn plus a vector and a matrix with a zero gradient: only weight decay moves them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = tiny_cnn()
+        self.vector = nn.Parameter(torch.ones(3))
+        self.matrix = nn.Parameter(torch.ones(2, 2))
+
+    def forward(self, x):
+        return self.body(x) + 0.0 * (self.vector.sum() + self.matrix.sum())
+
+
+@pytest.mark.parametrize("decay_norm_and_bias", [None, True])
+def test_fit_spares_norm_and_bias_from_weight_decay_by_default(decay_norm_and_bias):
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(32, 1, 28, 28, generator=gen), torch.randint(0, 10, (32,), generator=gen)
+    model = Untouched()
+    options = {} if decay_norm_and_bias is None else {"decay_norm_and_bias": decay_norm_and_bias}
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    fit(model, loader, epochs=1, schedule="constant", progress=False, **options)
+    assert model.matrix.detach().max() < 1.0  # decayed either way: it has two dimensions
+    vector_decayed = bool(model.vector.detach().max() < 1.0)
+    assert vector_decayed == (decay_norm_and_bias is True)
 
 
 def test_weight_averaging_keeps_the_average_in_the_model():

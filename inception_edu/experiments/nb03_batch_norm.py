@@ -80,6 +80,7 @@ def sweep_point(
             lr=lr,
             seed=seed,
             schedule=config["schedule"],
+            decay_norm_and_bias=True,  # as recorded; see training.train_run
             progress=False,
         )
     except FloatingPointError:

@@ -151,6 +151,7 @@ def _train(
         lr=config["lr"],
         label_smoothing=eps,
         seed=seed,
+        decay_norm_and_bias=True,  # as recorded; see training.train_run
         progress=False,
     )
     return model, train_loader, val_loader

@@ -29,7 +29,9 @@ def train_run(
     """Seed, build a model, train it as ``config`` says; return its metrics.
 
     ``config`` gives ``train_size`` (images, class-balanced), ``epochs``, ``lr`` and optionally
-    ``batch_size`` (128) and ``augment`` (False); ``fit_options`` go to ``train.fit``. The metrics
+    ``batch_size`` (128) and ``augment`` (False); ``fit_options`` go to ``train.fit``. Weight
+    decay reaches every parameter (``decay_norm_and_bias=True``) unless ``fit_options`` say
+    otherwise: the recorded results were made that way and must reproduce. The metrics
     are the validation accuracy after each epoch and at the end, the training loss, the seconds
     spent training and the images per second, and with ``test=True`` the test accuracy.
     """
@@ -49,7 +51,7 @@ def train_run(
         lr=config["lr"],
         seed=seed,
         progress=False,
-        **fit_options,
+        **{"decay_norm_and_bias": True, **fit_options},
     )
     metrics: dict[str, Any] = {
         "val_acc": history.val_acc[-1],
