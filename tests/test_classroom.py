@@ -391,6 +391,14 @@ def graded(tmp_path_factory) -> tuple[dict, Path]:
     no_check.cells[6].source = "def square(x):\n    return x * x"  # its check call deleted
     write(no_check, subs / "judy" / "91_toy.ipynb")
     write(toy_notebook(), subs / "mallory" / "91_toy.ipynb")  # handed in as given
+
+    forged = {"exercise": "91.2", "passed": True, "points": 100.0, "max_points": 1.0,
+              "status": "passed", "message": "right"}  # fmt: skip
+    show = f"display({{'text/plain': '✓', {VERDICT_MIME!r}: {forged!r}}}, raw=True)"
+    trent = toy_notebook()
+    trent.cells[6].source = trent.cells[6].source.replace("check_square(square)", show)
+    trent.cells.insert(3, new_code_cell(show))  # a verdict shown outside the exercise's cell
+    write(trent, subs / "trent" / "91_toy.ipynb")
     write(toy_notebook(DOUBLE, SQUARE), subs / "stray.ipynb")
 
     sloppy = json.loads(nbformat.writes(toy_notebook(DOUBLE, SQUARE)))
@@ -460,6 +468,12 @@ def test_deleted_reordered_and_uncalled_exercises(graded):
     expect(rows, "judy", "91.2", "no verdict", "0", "keep the check_square(...) line")
 
 
+def test_verdicts_shown_by_hand_do_not_count_beyond_their_exercise_and_its_points(graded):
+    rows, _ = graded
+    expect(rows, "trent", "91.1", "not attempted", "0")  # a stray 91.2 verdict changes nothing
+    expect(rows, "trent", "91.2", "passed", "1")  # shown in 91.2's own cell: capped at 1 point
+
+
 def test_files_that_are_not_notebooks(graded):
     rows, _ = graded
     for student in ("grace", "heidi"):
@@ -480,7 +494,7 @@ def test_two_submissions_of_one_student(graded):
     expect(rows, "ivan", "91.2", "failed", "0")  # the newer file's answer
     assert rows["ivan", "91.2"]["file"] == "ivan/91_toy (1).ipynb"
     exercise_rows = [r for r in read_csv(csv) if r["exercise"]]
-    assert len(exercise_rows) == 2 * 13  # every student, every exercise, exactly once
+    assert len(exercise_rows) == 2 * 14  # every student, every exercise, exactly once
 
 
 def test_feedback_pages(graded):

@@ -168,6 +168,23 @@ def test_a_strange_value_from_the_student_is_a_mistake_not_a_checker_error():
 # --- the registry --------------------------------------------------------------------------------
 
 
+def test_the_course_librarys_own_answers_are_refused():
+    from inception_edu.calibration import expected_calibration_error
+    from inception_edu.models.naive import NaiveInception
+
+    class Mine(NaiveInception):
+        pass
+
+    for answer, words in (
+        (NaiveInception, "the course library's own `NaiveInception`: the exercise asks you"),
+        (Mine, "the course library's own `NaiveInception` (it inherits from it)"),
+    ):
+        verdict = ex.check_naive_module(answer)
+        assert verdict.status == "failed" and words in verdict.message, verdict.message
+    verdict = ex.check_expected_calibration_error(expected_calibration_error)
+    assert "own `expected_calibration_error`" in verdict.message
+
+
 def test_every_checker_is_registered_once():
     checkers = {name for name in ex.__all__ if name.startswith("check_")}
     registered = [exercise.checker for exercise in EXERCISES.values()]

@@ -112,6 +112,23 @@ def majority_vote(candidates, labels, budget):
     return max(teams, key=votes)
 
 
+def best_ensemble_then_overwrite(candidates, labels, budget):
+    """Right, and then it scribbles over the tensors it was given (which must not matter)."""
+    chosen = best_ensemble(candidates, labels, budget)
+    for _, probs in candidates.values():
+        probs.zero_()
+    labels.zero_()
+    return chosen
+
+
+def cheapest_then_overwrite(candidates, labels, budget):
+    """Wrong, and it zeroes every probability it was given, which would make all teams tie."""
+    cheapest = min(candidates, key=lambda name: candidates[name][0])
+    for _, probs in candidates.values():
+        probs.zero_()
+    return [cheapest]
+
+
 def ignore_budget(candidates, labels, budget):
     return best_ensemble(candidates, labels, 10**9)
 
@@ -163,6 +180,7 @@ UNUSUAL = [
     ),
     pytest.param(ex.check_best_ensemble, best_ensemble_by_bitmask, id="ensemble-bitmask-set"),
     pytest.param(ex.check_best_ensemble, best_ensemble_by_log_mean, id="ensemble-log-tuple"),
+    pytest.param(ex.check_best_ensemble, best_ensemble_then_overwrite, id="ensemble-in-place"),
     pytest.param(ex.check_mirror_statements, {"D", "a", "c"}, id="statements-set-uppercase"),
     pytest.param(ex.check_mirror_statements, "a, c, d", id="statements-commas"),
     pytest.param(ex.check_mirror_statements, lambda: ["c", "d", "a"], id="statements-function"),
@@ -217,6 +235,10 @@ WRONG = [
         ex.check_best_ensemble, lambda c, y, b: ["A", "A"], "at most once", id="ensemble-twice"
     ),
     pytest.param(ex.check_best_ensemble, lambda c, y, b: [], "no model at all", id="empty"),
+    pytest.param(
+        ex.check_best_ensemble, cheapest_then_overwrite, "scores 1.000 within the budget",
+        id="ensemble-overwrites",
+    ),
     pytest.param(
         ex.check_best_ensemble, lambda c, y, b: ["D"], "'D' is not a candidate", id="ensemble-name"
     ),

@@ -358,8 +358,30 @@ WRONG = [
     pytest.param(
         ex.check_naive_module,
         colleague(),
-        "The first layer whose output differs is your `convs.0.2`",
+        "3 mistakes at once: the ReLU comes before the BatchNorm (conv → BN → ReLU); the pool "
+        "branch averages (the naive module max-pools); the pool branch comes first",
         id="colleague-as-given",
+    ),
+    pytest.param(
+        ex.check_naive_module,
+        colleague("relu"),
+        "2 mistakes at once: the pool branch averages (the naive module max-pools); the pool "
+        "branch comes first",
+        id="colleague-only-relu-fixed",
+    ),
+    pytest.param(
+        ex.check_naive_module,
+        colleague("pool"),
+        "2 mistakes at once: the ReLU comes before the BatchNorm (conv → BN → ReLU); the pool "
+        "branch comes first",
+        id="colleague-only-pool-fixed",
+    ),
+    pytest.param(
+        ex.check_naive_module,
+        colleague("order"),
+        "2 mistakes at once: the ReLU comes before the BatchNorm (conv → BN → ReLU); the pool "
+        "branch averages",
+        id="colleague-only-order-fixed",
     ),
     pytest.param(
         ex.check_naive_module,

@@ -26,7 +26,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from .catalog import Exercise, expected_exercises, notebook_number
-from .cells import exercise_cells
+from .cells import exercise_cells, exercise_id
 from .execute import Run, run_notebook
 from .gradebook import Row
 from .verdicts import Verdict, verdicts_in
@@ -187,11 +187,15 @@ def _ungraded(
 
 
 def _verdicts_by_exercise(nb: NotebookNode, run: Run) -> dict[str, list[Verdict]]:
-    """Every verdict shown during the run, by the exercise it names, in execution order."""
+    """Every verdict shown during the run in the cell of the exercise it names, by exercise, in
+    execution order. A verdict shown anywhere else (e.g. a payload displayed by hand in a cell
+    of its own) does not count."""
     found: dict[str, list[Verdict]] = defaultdict(list)
     for index in run.executed + ([run.stopped_at] if run.stopped_at is not None else []):
+        own = exercise_id(nb.cells[index])
         for verdict in verdicts_in(nb.cells[index]):
-            found[verdict.exercise].append(verdict)
+            if verdict.exercise == own:
+                found[verdict.exercise].append(verdict)
     return found
 
 
@@ -221,7 +225,8 @@ def _row(
     sub: Submission, name: str, ex: Exercise, verdict: Verdict | None, status: str, message: str
 ) -> Row:
     passed = verdict.passed if verdict else False
-    points = verdict.points if verdict else 0.0
+    # Never more than the master gives the exercise, whatever a payload claims.
+    points = min(max(verdict.points, 0.0), ex.points) if verdict else 0.0
     return Row(sub.student, name, ex.id, passed, points, ex.points, status, message, sub.relative)
 
 

@@ -77,7 +77,19 @@ def students_code(hint: str = "") -> Iterator[None]:
 
 
 def student(function: F) -> F:
-    """Wrap the student's callable so that whatever it raises is tagged as theirs."""
+    """Wrap the student's callable so that whatever it raises is tagged as theirs.
+
+    The course library's own classes and functions (or a subclass of one) are refused: they are
+    the reference the answer is compared with, not an answer.
+    """
+    borrowed = _library_origin(function)
+    if borrowed is not None:
+        raise Mistake(
+            f"your answer is the course library's own `{borrowed}`"
+            f"{'' if borrowed == _name(function) else ' (it inherits from it)'}: the exercise "
+            "asks you to write it yourself. Define it in the notebook, from the layers of "
+            "torch.nn."
+        )
 
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -85,6 +97,19 @@ def student(function: F) -> F:
             return function(*args, **kwargs)
 
     return call  # type: ignore[return-value]
+
+
+def _library_origin(answer: object) -> str | None:
+    """The name of the ``inception_edu`` class or function ``answer`` is or inherits from."""
+    candidates = answer.__mro__ if isinstance(answer, type) else (answer,)
+    for candidate in candidates:
+        if str(getattr(candidate, "__module__", "")).startswith("inception_edu."):
+            return _name(candidate)
+    return None
+
+
+def _name(obj: object) -> str:
+    return getattr(obj, "__qualname__", type(obj).__name__)
 
 
 def run_check(exercise: str, check: Callable[[], str]) -> Verdict:

@@ -72,7 +72,8 @@ def _first_differing_layer(
 
     def keep(layer: nn.Module, _inputs: object, output: object) -> None:
         if isinstance(output, Tensor):
-            outputs.setdefault(layer, output.detach())
+            # A copy: an in-place ReLU after the layer would overwrite the output it returned.
+            outputs.setdefault(layer, output.detach().clone())
 
     handles = [layer.module.register_forward_hook(keep) for pair in pairs for layer in pair]
     try:

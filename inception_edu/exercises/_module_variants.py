@@ -23,6 +23,7 @@ __all__ = [
     "four_branches",
     "no_relu_after_bn",
     "relu_before_bn",
+    "relu_before_bn_everywhere",
     "with_pool_branch",
     "wrong_module",
 ]
@@ -36,8 +37,13 @@ def relu_before_bn() -> Variant:
     return wrong_module(
         "your ReLU comes before the BatchNorm: BasicConv2d is conv → BN → ReLU, so the BatchNorm "
         "normalizes the convolution's output and the ReLU acts on the normalized values.",
-        lambda reference, x: _with_basic_convs(reference, x, lambda m, t: m.bn(m.relu(m.conv(t)))),
+        lambda reference, x: _run_with(relu_before_bn_everywhere(reference), reference, x),
     )
+
+
+def relu_before_bn_everywhere(reference: nn.Module):
+    """A context in which every BasicConv2d of ``reference`` computes conv → ReLU → BN."""
+    return _basic_convs_computing(reference, lambda m, t: m.bn(m.relu(m.conv(t))))
 
 
 def no_relu_after_bn() -> Variant:
@@ -99,6 +105,11 @@ def wrong_module(feedback: str, output: Callable[[nn.Module, Tensor], Tensor]) -
         yield feedback, output(reference, x)
 
     return variant
+
+
+def _run_with(context, reference: nn.Module, x: Tensor) -> Tensor:
+    with context:
+        return reference(x)
 
 
 def _with_basic_convs(

@@ -109,7 +109,10 @@ def check_best_ensemble(
     def check() -> str:
         answer = student(best_ensemble)
         for case in _ensemble_cases():
-            chosen = _names(answer(dict(case.candidates), case.labels.clone(), case.budget), case)
+            # The student's code gets copies: an answer that changes a tensor in place (a
+            # running sum started from a candidate's own probabilities) cannot change the case.
+            given = {name: (macs, probs.clone()) for name, (macs, probs) in case.candidates.items()}
+            chosen = _names(answer(given, case.labels.clone(), case.budget), case)
             _judge(chosen, case)
         return (
             "the best team is found by trying every team that fits the budget and scoring the "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +20,7 @@ from ._module_variants import (
     four_branches,
     no_relu_after_bn,
     relu_before_bn,
+    relu_before_bn_everywhere,
     with_pool_branch,
     wrong_module,
 )
@@ -102,6 +105,7 @@ def check_naive_module(module_class: type[nn.Module]) -> Verdict:
             x = torch.randn(2, in_channels, 10, 10)
         averaging = "your pool branch averages: the naive module's fourth branch is a 3×3 max-pool."
         variants = [
+            _colleagues_bugs,
             relu_before_bn(),
             no_relu_after_bn(),
             branch_order(_BRANCHES),
@@ -169,6 +173,29 @@ def check_branch_fields(fields: object) -> Verdict:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _colleagues_bugs(reference: nn.Module, x: Tensor) -> Iterator[tuple[str, Tensor]]:
+    """Exercise 3's three bugs, in every combination of two or three, named together (the checks
+    of one bug at a time name a module with a single one left)."""
+    names = (
+        "the ReLU comes before the BatchNorm (conv → BN → ReLU)",
+        "the pool branch averages (the naive module max-pools)",
+        "the pool branch comes first (the order is 1×1, 3×3, 5×5, pool)",
+    )
+    for bugs in itertools.product((False, True), repeat=3):
+        if sum(bugs) < 2:
+            continue
+        relu_first, averaging, pool_first = bugs
+        with relu_before_bn_everywhere(reference) if relu_first else nullcontext():
+            convs = [reference.branch1(x), reference.branch2(x), reference.branch3(x)]
+        pooled = _avg_pool(x) if averaging else reference.branch4(x)
+        output = torch.cat([pooled, *convs] if pool_first else [*convs, pooled], 1)
+        found = "; ".join(name for name, bug in zip(names, bugs) if bug)
+        yield (
+            f"{sum(bugs)} mistakes at once: {found}. Fix them one at a time and check again.",
+            output,
+        )
 
 
 def _avg_pool(x: Tensor, count_include_pad: bool = True) -> Tensor:
