@@ -15,7 +15,8 @@ number of processes with the same global batch, and ``--resume`` continues a run
 its checkpoint left it, without replaying the data already seen.
 
 The output folder holds ``config.json``, ``log.csv`` (step, epoch, loss, accuracy, lr),
-``eval.csv``, ``metrics.json``, the latest ``checkpoint.pt`` and the final ``final.pt`` (plus
+``eval.csv``, ``metrics.json``, the latest ``checkpoint.pt`` (its sha256 in
+``checkpoint.pt.sha256``, checked by ``--resume``) and the final ``final.pt`` (plus
 ``final_ema.pt`` with weight averaging), all readable by ``inception_edu.checkpoints``.
 """
 
@@ -318,7 +319,7 @@ class _Loop:
             if step % spe == 0 or step == total:
                 self._evaluate(eval_set, step)
             if step % self.args.checkpoint_every == 0 and step < total:
-                self._checkpoint(self.out / "checkpoint.pt", step)
+                self._latest_checkpoint(step)
         seconds = time.perf_counter() - start
         return self._finish(step, seconds, (step - start_step) * config["global_batch"])
 
@@ -345,7 +346,7 @@ class _Loop:
                 if last:
                     break
                 if step % self.args.checkpoint_every == 0:
-                    self._checkpoint(self.out / "checkpoint.pt", step)
+                    self._latest_checkpoint(step)
         return step
 
     def _step(self, x: Tensor, y: Tensor, step: int) -> None:
@@ -433,6 +434,13 @@ class _Loop:
     def _skipped_total(self) -> int:
         count = torch.tensor(float(self.skipped), dtype=torch.float64, device=self.env.device)
         return int(_all_sum(count).item())
+
+    def _latest_checkpoint(self, step: int) -> None:
+        """Save ``checkpoint.pt`` for ``--resume``, with its sha256 beside it."""
+        path = self.out / "checkpoint.pt"
+        digest = self._checkpoint(path, step)
+        if digest is not None:
+            _write_digest(path, digest)
 
     def _checkpoint(self, path: Path, step: int) -> str | None:
         """Save the run at ``step`` (rank 0 writes); return the file's sha256 on rank 0."""
@@ -751,10 +759,24 @@ def _training_state(parts: _Parts, config: dict[str, Any], step: int, skipped: i
     }
 
 
+def _digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _write_digest(path: Path, digest: str) -> None:
+    """Write ``path``'s sha256 beside it, in ``sha256sum``'s format (``sha256sum -c`` reads it)."""
+    partial = _digest_path(path).with_suffix(".partial")
+    partial.write_text(f"{digest}  {path.name}\n")
+    partial.replace(_digest_path(path))
+
+
 def _resume(path: Path, parts: _Parts, config: dict[str, Any], env: _Env) -> tuple[int, int]:
-    """Load the run saved in ``path``; return its step and its count of skipped images."""
+    """Load the run saved in ``path`` (checked against the sha256 written beside it, if there is
+    one); return its step and its count of skipped images."""
+    recorded = _digest_path(path)
+    sha256 = recorded.read_text().split()[0] if recorded.is_file() else None
     try:
-        saved = checkpoints.read(path)
+        saved = checkpoints.read(path, sha256=sha256)
     except checkpoints.CheckpointError as err:
         raise TrainCliError(f"--resume {path}: {err}") from None
     if saved.name != config["model"] or saved.arguments != config["model_arguments"]:

@@ -128,6 +128,8 @@ def test_a_resumed_run_repeats_the_uninterrupted_run_exactly(folder, tmp_path):
     train(cut, *common, "--steps", "6")
     assert checkpoints.read(cut / "checkpoint.pt").extra["step"] == 4
     assert len(log(cut)) == 6  # what a run killed after step 6 leaves behind
+    digest, name = (cut / "checkpoint.pt.sha256").read_text().split()
+    assert (digest, name) == (checkpoints.file_sha256(cut / "checkpoint.pt"), "checkpoint.pt")
 
     train(cut, *common, "--steps", "7", "--resume", cut / "checkpoint.pt")
     assert [row["step"] for row in log(cut)] == [str(step) for step in range(1, 8)]
@@ -136,6 +138,28 @@ def test_a_resumed_run_repeats_the_uninterrupted_run_exactly(folder, tmp_path):
     for name in ("final.pt", "final_ema.pt"):
         ours, theirs = checkpoints.read(cut / name), checkpoints.read(whole / name)
         assert all(torch.equal(ours.state_dict[k], theirs.state_dict[k]) for k in ours.state_dict)
+
+    # A checkpoint that no longer matches the sha256 written beside it is refused.
+    with open(whole / "checkpoint.pt", "r+b") as file:
+        file.seek(-1, os.SEEK_END)
+        last = file.read(1)
+        file.seek(-1, os.SEEK_END)
+        file.write(bytes([last[0] ^ 0xFF]))
+    with pytest.raises(TrainCliError, match=r"checkpoint.pt has sha256 .* was expected"):
+        train(tmp_path / "again", *common, "--steps", "7", "--resume", whole / "checkpoint.pt")
+
+
+def test_each_epoch_is_shuffled_anew_and_a_resumed_epoch_skips_the_seen_images():
+    def order(epoch, skip=0, rank=0):
+        shuffled = torch.utils.data.DistributedSampler(range(40), 2, rank, seed=3, drop_last=True)
+        sampler = train_cli._SkippingSampler(shuffled)
+        sampler.set_epoch(epoch, skip=skip)
+        return list(sampler)
+
+    first, second = order(0), order(1)
+    assert first != second and order(1) == second  # set_epoch reached the seeded shuffle
+    assert order(1, skip=5) == second[5:]
+    assert sorted(order(1) + order(1, rank=1)) == list(range(40))  # the ranks share the images
 
 
 # --- recipes ------------------------------------------------------------------------------------
@@ -183,6 +207,38 @@ def test_the_learning_rate_scales_with_the_batch_warms_up_and_decays_in_steps(fo
     assert lrs == pytest.approx(expected, rel=1e-12)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["channels"] == config["model_arguments"]["in_channels"] == 1
+
+
+# What each paper states, written out here rather than read from the presets.
+PAPER_VALUES = {
+    # arXiv 1409.4842 §6 (momentum, 4 % every 8 epochs, Polyak averaging), §5 (aux weight 0.3)
+    "googlenet": {"optimizer": "sgd", "momentum": 0.9, "lr_decay": 0.96, "decay_epochs": 8,
+                  "aux_weight": 0.3},
+    # arXiv 1512.00567 §8 (RMSProp, lr, decay, clipping, batch, epochs, averaging), §7 (smoothing)
+    "inception-v3": {"optimizer": "rmsprop", "rmsprop_decay": 0.9, "eps": 1.0, "base_lr": 0.045,
+                     "base_batch": 32, "lr_decay": 0.94, "decay_epochs": 2, "clip_grad_norm": 2.0,
+                     "batch_size": 32, "epochs": 100, "label_smoothing": 0.1},
+    # arXiv 1602.07261 §4 (RMSProp, lr, decay, averaging)
+    "inception-v4": {"optimizer": "rmsprop", "rmsprop_decay": 0.9, "eps": 1.0, "base_lr": 0.045,
+                     "lr_decay": 0.94, "decay_epochs": 2},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(PAPER_VALUES))
+def test_each_recipe_holds_its_papers_values_and_they_reach_the_optimizer(name):
+    recipe = RECIPES[name]
+    assert {field: getattr(recipe, field) for field in PAPER_VALUES[name]} == PAPER_VALUES[name]
+    assert recipe.ema_decay is not None  # all three papers evaluate an average of the weights
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    optimizer = train_cli._optimizer(model, recipe, lr=0.01)
+    weights, others = optimizer.param_groups
+    assert [p.ndim for p in weights["params"]] == [4] and len(others["params"]) == 3
+    assert (weights["weight_decay"], others["weight_decay"]) == (recipe.weight_decay, 0.0)
+    if recipe.optimizer == "sgd":
+        assert isinstance(optimizer, torch.optim.SGD) and weights["momentum"] == recipe.momentum
+    else:
+        assert isinstance(optimizer, torch.optim.RMSprop)
+        assert (weights["alpha"], weights["eps"]) == (recipe.rmsprop_decay, recipe.eps)
 
 
 def test_recipe_helpers():
