@@ -41,7 +41,7 @@ $(CLASSROOM): $(STAMP)
 # Speed goals are measured here, not asserted in tests; the last script takes about half an hour.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py
-	$(BIN)/python benchmarks/bench_forward.py
+	$(BIN)/python benchmarks/bench_forward.py --extra
 	$(BIN)/python benchmarks/bench_family.py
 	$(BIN)/python benchmarks/bench_widgets.py
 	$(BIN)/python benchmarks/bench_time_to_accuracy.py
@@ -65,18 +65,19 @@ test-browser: $(STAMP)
 	$(BIN)/python -m pytest -s -rs browser
 
 # Colab's widget stack beside ours: ipywidgets 7.7.1 with its widgetsnbextension 3.6, notebook 6.5,
-# ipykernel 6.17 and IPython 7.34 (Colab's published list), torch and torchvision as new as this
-# machine offers. The unit tests and notebook 07 run in it. It is a second venv of about 6 GB.
+# ipykernel 6.17, IPython 7.34 and numpy 2.1 (Colab's published list), torch and torchvision as new
+# as this machine offers, and this machine's Python 3.11 (Colab's is 3.13). The unit tests and
+# notebook 07 run in it. It is a second venv of about 6 GB.
 COLAB_VENV := .venv-colab
 COLAB_STAMP := $(COLAB_VENV)/.installed
 COLAB_PINS := ipywidgets==7.7.1 'widgetsnbextension==3.6.*' 'notebook==6.5.*' 'ipykernel==6.17.*' \
-	'ipython==7.34.*' torch==2.14.1 torchvision==0.29.1
+	'ipython==7.34.*' 'numpy==2.1.*' torch==2.14.1 torchvision==0.29.1
 
 test-colab-stack: $(COLAB_STAMP)
 	PATH="$(CURDIR)/$(COLAB_VENV)/bin:$$PATH" $(COLAB_VENV)/bin/python -m pytest --nbval \
 		tests $(wildcard notebooks/07_looking_inside.ipynb)
 
-$(COLAB_STAMP): pyproject.toml
+$(COLAB_STAMP): pyproject.toml Makefile
 	test -x $(COLAB_VENV)/bin/python || $(PYTHON) -m venv $(COLAB_VENV)
 	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(COLAB_VENV)/bin/python -m pip install --quiet -e '.[test]' $(COLAB_PINS)

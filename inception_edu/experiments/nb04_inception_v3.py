@@ -7,8 +7,8 @@
   ``PoolFirstReduction`` pools first and runs the same convolutions on the pooled 7×7 map
   (Figure 9, left): every value that reaches the rest of the network has passed through a map of
   a quarter of the input's size. It has the same output shape and, with its double-3×3 branch's
-  first two layers four times wider, exactly the same multiply-adds; every other layer of the two
-  networks starts from the same weights.
+  1×1 four times wider (so the 3×3 after it reads four times the channels), exactly the same
+  multiply-adds; every other layer of the two networks starts from the same weights.
 - ``v3_vs_googlenet`` places the small Inception-v3 against a small GoogLeNet of the same
   multiply-adds (width 0.15 instead of 0.125), neither with auxiliary heads, same data and recipe.
 
@@ -37,9 +37,10 @@ class PoolFirstReduction(nn.Module):
     The branches of the small network's Mixed_6a (``InceptionV3ReductionA`` with ``padding=1``):
     a 3×3 convolution to ``c(384)`` channels, a 1×1 → 3×3 → 3×3 double branch to ``c(96)`` and the
     pooled input, but the convolutions run with stride 1 on the max-pooled map instead of with
-    stride 2 on the full one. Output shape: the same. Multiply-adds: every layer that runs on the
-    pooled map costs a quarter of what it would cost on the full map, so the double branch's
-    middle width is ``widen`` (4) times ``c(64)``, which makes the total exactly equal.
+    stride 2 on the full one. Output shape: the same. Multiply-adds: the double branch's first two
+    layers, which Figure 10 runs on the full map, cost a quarter as much on the pooled one (the
+    others have 7×7 outputs either way), so its middle width is ``widen`` (4) times ``c(64)``,
+    which makes the total exactly equal.
     """
 
     def __init__(self, in_channels: int, width: float = 0.125, widen: int = 4) -> None:
