@@ -560,6 +560,9 @@ def test_grading_real_submissions_of_a_course_notebook(tmp_path):
     subs = tmp_path / "submissions"
     write(solved, subs / "alice" / REAL.name)
     last, last_id = exercises[-1]
+    raising = nbformat.from_dict(copy.deepcopy(solved))
+    raising.cells.insert(last, new_code_cell('raise RuntimeError("a bug of my own")'))
+    write(raising, subs / "carol" / REAL.name)
     solved.cells[last].source = nbformat.read(REAL, as_version=4).cells[last].source  # as given
     write(solved, subs / "bob" / REAL.name)
 
@@ -567,12 +570,16 @@ def test_grading_real_submissions_of_a_course_notebook(tmp_path):
     args = ["grade", str(subs), "--out", str(csv), "--masters", str(REAL.parent), "--jobs", "2"]
     assert main(args) == 0
     rows = {(r["student"], r["exercise"]): r for r in read_csv(csv)}
-    assert {student for student, _ in rows} == {"alice", "bob"}
+    assert {student for student, _ in rows} == {"alice", "bob", "carol"}
+    note = rows["carol", ""]
+    assert note["status"] == "error" and "RuntimeError: a bug of my own" in note["message"], note
     for _, ex_id in exercises:
-        for student in ("alice", "bob"):
+        for student in ("alice", "bob", "carol"):
             row = rows[student, ex_id]
             if student == "bob" and ex_id == last_id:
                 assert (row["status"], float(row["points"])) == ("not attempted", 0.0), row
+            elif student == "carol" and ex_id == last_id:
+                assert (row["status"], float(row["points"])) == ("not reached", 0.0), row
             else:
                 assert row["status"] == "passed", row
                 assert float(row["points"]) == float(row["max_points"]) > 0, row
