@@ -320,7 +320,10 @@ WRONG = [
         ex.check_naive_module, NoPoolNaive, "concatenate the max-pooled input too", id="no-pool"
     ),
     pytest.param(
-        ex.check_naive_module, NoPadNaive, "your code raised RuntimeError", id="no-padding"
+        ex.check_naive_module,
+        NoPadNaive,
+        "check that every branch keeps the input's size, with the padding of each convolution",
+        id="no-padding",
     ),
     pytest.param(
         ex.check_naive_module,
