@@ -77,6 +77,17 @@ class ProjectThenPool(sol.InceptionModule):
         return torch.cat([self.b1(x), self.b2(x), self.b3(x), pool(proj(x))], 1)
 
 
+class AveragingInception(sol.InceptionModule):
+    """torchvision's habit of in-place ReLUs, and a pool branch that averages."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.b4[0] = nn.AvgPool2d(3, stride=1, padding=1)
+        for unit in self.modules():
+            if isinstance(unit, nn.ReLU):
+                unit.inplace = True
+
+
 class SwappedInception(sol.InceptionModule):
     def forward(self, x):
         return torch.cat([self.b1(x), self.b3(x), self.b2(x), self.b4(x)], 1)
@@ -268,6 +279,9 @@ WRONG = [
     ),
     pytest.param(
         ex.check_inception_module, ReLUFirstInception, "your pool branch pools relu(x)", id="relu-x"
+    ),
+    pytest.param(
+        ex.check_inception_module, AveragingInception, "your pool branch averages", id="avg-pool"
     ),
     pytest.param(
         ex.check_inception_module,

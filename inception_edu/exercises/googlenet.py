@@ -105,6 +105,13 @@ def check_inception_module(module_class: type[nn.Module]) -> Verdict:
                 "is, negative values included.",
                 lambda ref, t: with_pool_branch(ref, t, ref.branch4(F.relu(t))),
             ),
+            wrong_module(
+                "your pool branch averages: Fig. 2b's pool branch is a 3×3 max-pool (stride 1), "
+                "then the 1×1 'pool proj' convolution.",
+                lambda ref, t: with_pool_branch(
+                    ref, t, ref.branch4[1](F.avg_pool2d(t, 3, stride=1, padding=1))
+                ),
+            ),
         ]
         widths_hint = (
             "Branch widths: 1×1 → ch1x1; 1×1 → ch3x3red → 3×3 → ch3x3; 1×1 → ch5x5red → 5×5 → "
