@@ -137,14 +137,17 @@ def integrated_gradients(
     baseline: Tensor | None = None,
     n_steps: int = 64,
     info: DatasetInfo = FASHION_MNIST,
+    method: str = "gausslegendre",
 ) -> tuple[Tensor, float]:
     """Return (C×H×W attributions, convergence delta) of Integrated Gradients for class ``target``.
 
     Completeness: the attributions add up to logit(image) - logit(baseline) for the target, up to
     the delta, which shrinks as ``n_steps`` grows. The default baseline is ``info``'s black image.
+    ``method`` is Captum's rule for the path integral: "gausslegendre" (its default),
+    "riemann_left", "riemann_right", "riemann_middle" or "riemann_trapezoid".
     """
     x, target, baseline = _prepare(model, image, target, baseline, info)
-    return _integrated_gradients(model, x, target, baseline, n_steps)
+    return _integrated_gradients(model, x, target, baseline, n_steps, method)
 
 
 def attribute(
@@ -371,13 +374,23 @@ def _prepare(
 
 
 def _integrated_gradients(
-    model: nn.Module, x: Tensor, target: int, baseline: Tensor, n_steps: int
+    model: nn.Module,
+    x: Tensor,
+    target: int,
+    baseline: Tensor,
+    n_steps: int,
+    method: str = "gausslegendre",
 ) -> tuple[Tensor, float]:
     from captum.attr import IntegratedGradients
 
     with eval_mode(model):
         attributions, delta = IntegratedGradients(_logits_of(model)).attribute(
-            x, baselines=baseline, target=target, n_steps=n_steps, return_convergence_delta=True
+            x,
+            baselines=baseline,
+            target=target,
+            n_steps=n_steps,
+            method=method,
+            return_convergence_delta=True,
         )
     return attributions[0].detach(), float(delta)
 
