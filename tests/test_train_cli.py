@@ -162,6 +162,20 @@ def test_each_epoch_is_shuffled_anew_and_a_resumed_epoch_skips_the_seen_images()
     assert sorted(order(1) + order(1, rank=1)) == list(range(40))  # the ranks share the images
 
 
+def test_evaluation_resizes_to_size_over_0_875_then_keeps_the_centre():
+    image = Image.new("RGB", (400, 300), "black")
+    image.paste((255, 255, 255), (180, 130, 220, 170))  # a white square at the centre
+    image.paste((255, 0, 0), (0, 0, 60, 300))  # a red band along the left edge
+    x = train_cli.eval_transform(299, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))(image)
+    # 300 px high → 342 (= 299 / 0.875), so 400 → 456 wide; the centre crop drops 78 px a side,
+    # more than the red band's 60 × 342/300 = 68 px.
+    assert x.shape == (3, 299, 299)
+    assert torch.allclose(x[:, 149, 149], torch.ones(3), atol=0.01)
+    assert float((x[0] - x[1]).max()) < 0.05  # no red pixel left: the band was cropped away
+    tall = train_cli.eval_transform(28, (0.5,), (0.5,))(Image.new("L", (20, 60), 255))
+    assert tall.shape == (1, 28, 28) and torch.allclose(tall, torch.ones(1, 28, 28))
+
+
 # --- recipes ------------------------------------------------------------------------------------
 
 
