@@ -765,9 +765,10 @@ def _digest_path(path: Path) -> Path:
 
 def _write_digest(path: Path, digest: str) -> None:
     """Write ``path``'s sha256 beside it, in ``sha256sum``'s format (``sha256sum -c`` reads it)."""
-    partial = _digest_path(path).with_suffix(".partial")
+    recorded = _digest_path(path)
+    partial = recorded.with_name(recorded.name + ".partial")  # not checkpoint.pt's own .partial
     partial.write_text(f"{digest}  {path.name}\n")
-    partial.replace(_digest_path(path))
+    partial.replace(recorded)
 
 
 def _resume(path: Path, parts: _Parts, config: dict[str, Any], env: _Env) -> tuple[int, int]:

@@ -37,13 +37,13 @@ def relu_before_bn() -> Variant:
     return wrong_module(
         "your ReLU comes before the BatchNorm: BasicConv2d is conv → BN → ReLU, so the BatchNorm "
         "normalizes the convolution's output and the ReLU acts on the normalized values.",
-        lambda reference, x: _run_with(relu_before_bn_everywhere(reference), reference, x),
+        lambda reference, x: _with_basic_convs(reference, x, _relu_then_bn),
     )
 
 
 def relu_before_bn_everywhere(reference: nn.Module):
     """A context in which every BasicConv2d of ``reference`` computes conv → ReLU → BN."""
-    return _basic_convs_computing(reference, lambda m, t: m.bn(m.relu(m.conv(t))))
+    return _basic_convs_computing(reference, _relu_then_bn)
 
 
 def no_relu_after_bn() -> Variant:
@@ -107,9 +107,8 @@ def wrong_module(feedback: str, output: Callable[[nn.Module, Tensor], Tensor]) -
     return variant
 
 
-def _run_with(context, reference: nn.Module, x: Tensor) -> Tensor:
-    with context:
-        return reference(x)
+def _relu_then_bn(unit: BasicConv2d, x: Tensor) -> Tensor:
+    return unit.bn(unit.relu(unit.conv(x)))
 
 
 def _with_basic_convs(
