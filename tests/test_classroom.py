@@ -543,8 +543,9 @@ def test_grading_one_notebook_lists_students_who_did_not_hand_it_in(tmp_path):
     expect(rows, "bob", "91.2", "not submitted", "0")
 
 
-# The shortest course notebook to run (about 20 s): grading it once shows the whole path on the real
-# checkers, the toy notebook above covers every way a submission can go wrong.
+# One of the shortest course notebooks to run (about 25 s): grading it shows the whole path on the
+# real checkers, including a run that stops; the toy notebook above covers every other way a
+# submission can go wrong.
 REAL = REPO / "notebooks" / "06_residual_inception.ipynb"
 
 

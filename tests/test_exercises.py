@@ -165,9 +165,6 @@ def test_a_strange_value_from_the_student_is_a_mistake_not_a_checker_error():
         assert verdict.status == "failed" and "return a number of multiply-adds" in verdict.message
 
 
-# --- the registry --------------------------------------------------------------------------------
-
-
 def test_the_course_librarys_own_answers_are_refused():
     from inception_edu.calibration import expected_calibration_error
     from inception_edu.models.naive import NaiveInception
@@ -183,6 +180,9 @@ def test_the_course_librarys_own_answers_are_refused():
         assert verdict.status == "failed" and words in verdict.message, verdict.message
     verdict = ex.check_expected_calibration_error(expected_calibration_error)
     assert "own `expected_calibration_error`" in verdict.message
+
+
+# --- the registry --------------------------------------------------------------------------------
 
 
 def test_every_checker_is_registered_once():
