@@ -16,8 +16,9 @@ its checkpoint left it, without replaying the data already seen.
 
 The output folder holds ``config.json``, ``log.csv`` (step, epoch, loss, accuracy, lr),
 ``eval.csv``, ``metrics.json``, the latest ``checkpoint.pt`` (its sha256 in
-``checkpoint.pt.sha256``, checked by ``--resume``) and the final ``final.pt`` (plus
-``final_ema.pt`` with weight averaging), all readable by ``inception_edu.checkpoints``.
+``checkpoint.pt.sha256``, checked by ``--resume``; a run killed at any moment leaves one that
+resumes) and the final ``final.pt`` (plus ``final_ema.pt`` with weight averaging), all readable
+by ``inception_edu.checkpoints``.
 """
 
 from __future__ import annotations
@@ -436,11 +437,20 @@ class _Loop:
         return int(_all_sum(count).item())
 
     def _latest_checkpoint(self, step: int) -> None:
-        """Save ``checkpoint.pt`` for ``--resume``, with its sha256 beside it."""
+        """Save ``checkpoint.pt`` for ``--resume``, with its sha256 beside it.
+
+        The new pair is written in full (``checkpoint.pt.next`` and its pending sha256) before
+        either replaces the old one, so a run killed between any two writes still leaves a
+        ``checkpoint.pt`` that one of the two sha256 files vouches for.
+        """
         path = self.out / "checkpoint.pt"
-        digest = self._checkpoint(path, step)
-        if digest is not None:
-            _write_digest(path, digest)
+        following = path.with_name(path.name + ".next")
+        digest = self._checkpoint(following, step)
+        if digest is None:
+            return
+        _write_digest(_pending_digest_path(path), path, digest)
+        os.replace(following, path)
+        os.replace(_pending_digest_path(path), _digest_path(path))
 
     def _checkpoint(self, path: Path, step: int) -> str | None:
         """Save the run at ``step`` (rank 0 writes); return the file's sha256 on rank 0."""
@@ -763,21 +773,34 @@ def _digest_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _write_digest(path: Path, digest: str) -> None:
-    """Write ``path``'s sha256 beside it, in ``sha256sum``'s format (``sha256sum -c`` reads it)."""
-    recorded = _digest_path(path)
-    partial = recorded.with_name(recorded.name + ".partial")  # not checkpoint.pt's own .partial
+def _pending_digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256.next")
+
+
+def _write_digest(target: Path, path: Path, digest: str) -> None:
+    """Write ``path``'s sha256 to ``target`` as ``sha256sum`` does (``sha256sum -c`` reads it)."""
+    partial = target.with_name(target.name + ".partial")  # not checkpoint.pt's own .partial
     partial.write_text(f"{digest}  {path.name}\n")
-    partial.replace(recorded)
+    partial.replace(target)
+
+
+def _expected_digest(path: Path) -> str | None:
+    """The sha256 that ``path`` must have: the one written beside it or, when a run was killed
+    between replacing the checkpoint and its sha256, the pending one that the new file matches."""
+    recorded, pending = (
+        p.read_text().split()[0] if p.is_file() else None
+        for p in (_digest_path(path), _pending_digest_path(path))
+    )
+    if pending is not None and path.is_file() and checkpoints.file_sha256(path) == pending:
+        return pending
+    return recorded if recorded is not None else pending
 
 
 def _resume(path: Path, parts: _Parts, config: dict[str, Any], env: _Env) -> tuple[int, int]:
     """Load the run saved in ``path`` (checked against the sha256 written beside it, if there is
     one); return its step and its count of skipped images."""
-    recorded = _digest_path(path)
-    sha256 = recorded.read_text().split()[0] if recorded.is_file() else None
     try:
-        saved = checkpoints.read(path, sha256=sha256)
+        saved = checkpoints.read(path, sha256=_expected_digest(path))
     except checkpoints.CheckpointError as err:
         raise TrainCliError(f"--resume {path}: {err}") from None
     if saved.name != config["model"] or saved.arguments != config["model_arguments"]:

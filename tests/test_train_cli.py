@@ -13,6 +13,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -111,18 +112,22 @@ def test_two_processes_keep_identical_weights_and_the_loss_curve_of_one_process(
 # --- resume -------------------------------------------------------------------------------------
 
 
+# Everything that carries state is on: RMSProp, gradient clipping, label smoothing, dropout,
+# BatchNorm statistics, weight averaging, random crops, flips and colour jitter. 120 images in
+# batches of 24: 5 steps per epoch.
+STATEFUL = [
+    "--model", "naive_small", "--model-arg", "in_channels=3", "--recipe", "inception-v3",
+    "--batch-size", "24", "--ema-decay", "0.9", "--color-jitter", "0.4", "--log-every", "1",
+]  # fmt: skip
+
+
 def test_a_resumed_run_repeats_the_uninterrupted_run_exactly(folder, tmp_path):
     """A run cut after step 6, whose last checkpoint is at step 4, resumed to step 7.
 
-    Everything that carries state is on: RMSProp, gradient clipping, label smoothing, dropout,
-    BatchNorm statistics, weight averaging, random crops, flips and colour jitter. With 5 steps
-    per epoch, the resumed run skips the 4 batches seen and then crosses into a new epoch.
+    The resumed run skips the 4 batches of the epoch already seen and then crosses into a new
+    epoch.
     """
-    common = [
-        "--data", folder, "--model", "naive_small", "--model-arg", "in_channels=3",
-        "--recipe", "inception-v3", "--batch-size", "24", "--ema-decay", "0.9",
-        "--color-jitter", "0.4", "--log-every", "1", "--checkpoint-every", "4",
-    ]  # fmt: skip
+    common = ["--data", folder, *STATEFUL, "--checkpoint-every", "4"]
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     train(whole, *common, "--steps", "7")
     train(cut, *common, "--steps", "6")
@@ -147,6 +152,79 @@ def test_a_resumed_run_repeats_the_uninterrupted_run_exactly(folder, tmp_path):
         file.write(bytes([last[0] ^ 0xFF]))
     with pytest.raises(TrainCliError, match=r"checkpoint.pt has sha256 .* was expected"):
         train(tmp_path / "again", *common, "--steps", "7", "--resume", whole / "checkpoint.pt")
+
+
+def test_a_run_killed_mid_epoch_loses_only_the_steps_since_its_last_checkpoint(folder, tmp_path):
+    """SIGKILL, not a clean stop: the process dies wherever it is, perhaps while saving.
+
+    Killed once it has logged a step past its first checkpoint (every 3 steps) that does not end
+    an epoch (5 steps), then resumed in this process: the log is that of an uninterrupted run.
+    """
+    common = ["--data", folder, *STATEFUL, "--checkpoint-every", "3"]
+    killed = tmp_path / "killed"
+    command = [
+        sys.executable, "-m", "inception_edu.train_cli", *map(str, common), "--steps", "1000",
+        "--out", str(killed), "--workers", "0", "--no-progress", "--cpu",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not _logged_mid_epoch_after_a_checkpoint(killed):
+            assert process.poll() is None, f"the run ended by itself: {process.stderr.read()}"
+            assert time.monotonic() < deadline, "no checkpoint within 300 s"
+            time.sleep(0.005)
+    finally:
+        process.kill()
+        process.communicate()
+    saved = checkpoints.read(killed / "checkpoint.pt").extra["step"]
+    logged = len(log(killed))
+    assert saved % 3 == 0 and saved <= logged
+
+    steps = logged + 2  # past the step the kill interrupted
+    train(killed, *common, "--steps", steps, "--resume", killed / "checkpoint.pt")
+    train(tmp_path / "whole", *common, "--steps", steps)
+    assert [row["step"] for row in log(killed)] == [str(step) for step in range(1, steps + 1)]
+    assert log(killed) == log(tmp_path / "whole")
+
+
+def _logged_mid_epoch_after_a_checkpoint(out: Path) -> bool:
+    if not (out / "checkpoint.pt.sha256").is_file():
+        return False
+    lines = (out / "log.csv").read_text().count("\n") - 1  # rows written so far, header aside
+    return lines > 3 and lines % 5 != 0
+
+
+@pytest.mark.parametrize(
+    ("dies_before", "resumes_at"),
+    [("checkpoint.pt", 3), ("checkpoint.pt.sha256", 6)],
+    ids=["before-the-new-checkpoint", "before-its-sha256"],
+)
+def test_a_run_killed_while_saving_resumes_from_a_checkpoint_its_sha256_vouches_for(
+    folder, tmp_path, monkeypatch, dies_before, resumes_at
+):
+    """The second save (step 6) dies just before it replaces the old checkpoint, or between
+    replacing the checkpoint and replacing its sha256: the two moments a kill could leave a
+    checkpoint and a sha256 that disagree."""
+    common = ["--data", folder, *STATEFUL, "--checkpoint-every", "3"]
+    run = tmp_path / "run"
+    replace, saves = os.replace, []
+
+    def killed_on_the_second_save(source, target):
+        saves.extend([Path(target).name] * (Path(target).name == dies_before))
+        if saves.count(dies_before) == 2:
+            raise KeyboardInterrupt  # nothing after this line of the save happens
+        replace(source, target)
+
+    monkeypatch.setattr(train_cli.os, "replace", killed_on_the_second_save)
+    with pytest.raises(KeyboardInterrupt):
+        train(run, *common, "--steps", "7")
+    monkeypatch.setattr(train_cli.os, "replace", replace)
+
+    assert checkpoints.read(run / "checkpoint.pt").extra["step"] == resumes_at
+    train(run, *common, "--steps", "7", "--resume", run / "checkpoint.pt")
+    train(tmp_path / "whole", *common, "--steps", "7")
+    assert log(run) == log(tmp_path / "whole")
 
 
 def test_each_epoch_is_shuffled_anew_and_a_resumed_epoch_skips_the_seen_images():
