@@ -22,6 +22,7 @@ def test_every_results_file_has_the_schema_and_the_experiments_current_config(pa
     assert results.config == EXPERIMENTS[path.stem].config
     assert results.command.startswith(f"python -m inception_edu.experiments run {path.stem}")
     assert len(results.runs) >= 3, "a comparison rests on at least three seeds"
+    assert results.seeds == list(range(results.config.get("seeds", 3))), "the configured seeds"
     assert len(set(results.seeds)) == len(results.seeds)
     for key in ("commit", "date", "torch", "torchvision", "numpy", "python", "cpu"):
         assert results.provenance[key], key
@@ -104,6 +105,12 @@ def test_command_line_lists_runs_and_refuses_unknown_names(toy, capsys):
     assert "99  toy" in capsys.readouterr().out
     assert main(["run", "toy", "--seeds", "0,2"]) == 0
     assert registry.load("toy").seeds == [0, 2]
+    assert main(["run", "toy"]) == 0  # the experiment's own count, 3 when its config has none
+    assert registry.load("toy").seeds == [0, 1, 2]
+    toy.config["seeds"] = 4
+    assert main(["run", "toy"]) == 0
+    assert registry.load("toy").seeds == [0, 1, 2, 3]
+    assert registry.load("toy").command == "python -m inception_edu.experiments run toy --seeds 4"
     assert main(["run", "nope"]) == 2
     assert main(["run", "toy", "--seeds", "x"]) == 2
 

@@ -18,7 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("list", help="list the experiments, their notebook and config")
     run = commands.add_parser("run", help="run experiments and write their results files")
     run.add_argument("names", nargs="+", metavar="NAME")
-    run.add_argument("--seeds", default="3", help="a count N (seeds 0..N-1) or a list: 0,3,7")
+    run.add_argument(
+        "--seeds",
+        default=None,
+        help="a count N (seeds 0..N-1) or a list: 0,3,7 (default: the experiment's own count)",
+    )
     run_all = commands.add_parser("run-all", help="run every experiment (make experiments)")
     run_all.add_argument("--seeds", default=None, help="override each experiment's seed count")
     args = parser.parse_args(argv)
