@@ -261,10 +261,10 @@ def _commit() -> str | None:
         return None
     if out.returncode != 0:
         return None
+    # Results files written by earlier recordings are outputs, not code that shapes this one.
+    changed = ["status", "--porcelain", "--untracked-files=no", "--", ".", ":!data/results"]
     dirty = subprocess.run(
-        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
+        ["git", "-C", str(root), *changed], capture_output=True, text=True
     ).stdout.strip()
     return out.stdout.strip() + ("+uncommitted changes" if dirty else "")
 
