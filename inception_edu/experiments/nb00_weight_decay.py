@@ -28,7 +28,7 @@ from .training import train_run
         "epochs": 3,
         "lr": 0.1,
         "weight_decay": 5e-4,
-        "seeds": 3,
+        "seeds": 5,
     },
 )
 def weight_decay_norm_bias(config: dict[str, Any], seed: int) -> dict[str, Any]:
