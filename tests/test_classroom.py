@@ -700,3 +700,35 @@ def test_nbgrader_strips_the_solutions_and_gives_full_points_to_a_solved_submiss
         ben = gradebook.find_submission("ps1", "ben")
         assert (ann.max_score, ann.score) == (2, 2)
         assert (ben.max_score, ben.score) == (2, 0)
+
+
+def test_nbgrader_round_trip_of_a_whole_course_notebook(tmp_path):
+    """Notebook 07 as a teacher would hand it out: nbgrader releases it without any solution, and
+    autograding the released copy, solved, runs every cell and gives every exercise its points."""
+    pytest.importorskip("nbgrader")
+    from nbgrader.api import Gradebook
+
+    course = tmp_path / "course"
+    posed = nbformat.read(REPO / "notebooks" / "07_looking_inside.ipynb", as_version=4)
+    solutions = read_solutions(REPO / "solutions")
+    ids = [ex_id for _, ex_id in exercise_cells(posed)]
+    write(export_notebook(posed, solutions), course / "source/ps7/looking_inside.ipynb")
+    config = 'c.CourseDirectory.course_id = "inception"\nc.ExecutePreprocessor.timeout = 600\n'
+    (course / "nbgrader_config.py").write_text(config)
+    nbgrader(course, "generate_assignment", "ps7", "--force")
+
+    released = nbformat.read(course / "release/ps7/looking_inside.ipynb", as_version=4)
+    text = nbformat.writes(released)
+    assert "### BEGIN SOLUTION" not in text
+    # No line of a reference solution reaches the release unless the posed notebook has it too.
+    posed_lines = {line.strip() for cell in posed.cells for line in cell.source.splitlines()}
+    for ex_id in ids:
+        own = {line.strip() for line in solutions[ex_id].splitlines()} - posed_lines - {""}
+        assert not [line for line in own if line in text], ex_id
+    assert insert_solutions(released, solutions) == ids
+    write(released, course / "submitted/ann/ps7/looking_inside.ipynb")
+    nbgrader(course, "autograde", "ps7", "--force")
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        ann = gradebook.find_submission("ps7", "ann")
+        assert len(ids) == 4 and ann.max_score > 0 and ann.score == ann.max_score
