@@ -779,9 +779,7 @@ def _pending_digest_path(path: Path) -> Path:
 
 def _write_digest(target: Path, path: Path, digest: str) -> None:
     """Write ``path``'s sha256 to ``target`` as ``sha256sum`` does (``sha256sum -c`` reads it)."""
-    partial = target.with_name(target.name + ".partial")  # not checkpoint.pt's own .partial
-    partial.write_text(f"{digest}  {path.name}\n")
-    partial.replace(target)
+    _write_text(target, f"{digest}  {path.name}\n")
 
 
 def _expected_digest(path: Path) -> str | None:
@@ -1080,8 +1078,13 @@ def _cell(value: Any) -> str:
 
 
 def _write_json(path: Path, value: Any) -> None:
+    _write_text(path, json.dumps(value, indent=2) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: a run killed mid-write leaves the previous file."""
     tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(value, indent=2) + "\n")
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 

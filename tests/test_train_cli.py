@@ -211,15 +211,15 @@ def test_a_run_killed_while_saving_resumes_from_a_checkpoint_its_sha256_vouches_
     replace, saves = os.replace, []
 
     def killed_on_the_second_save(source, target):
-        saves.extend([Path(target).name] * (Path(target).name == dies_before))
-        if saves.count(dies_before) == 2:
-            raise KeyboardInterrupt  # nothing after this line of the save happens
+        if Path(target).name == dies_before:
+            saves.append(target)
+            if len(saves) == 2:
+                raise KeyboardInterrupt  # nothing after this line of the save happens
         replace(source, target)
 
-    monkeypatch.setattr(train_cli.os, "replace", killed_on_the_second_save)
-    with pytest.raises(KeyboardInterrupt):
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(os, "replace", killed_on_the_second_save)
         train(run, *common, "--steps", "7")
-    monkeypatch.setattr(train_cli.os, "replace", replace)
 
     assert checkpoints.read(run / "checkpoint.pt").extra["step"] == resumes_at
     train(run, *common, "--steps", "7", "--resume", run / "checkpoint.pt")
